@@ -1,0 +1,376 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { randomUUID } from 'node:crypto';
+import type { Action, AddFile, Metadata } from './actions.js';
+import { checkpointInterval, writeCheckpoint } from './checkpoint.js';
+import { commitWithRetry, type Outcome, type Prepared } from './commit.js';
+import { DeltaError } from './error.js';
+import { checkWritable, hasNtz, protocolFor } from './features.js';
+import { commitPath } from './log-path.js';
+import { queryJson, readCheckpointActions } from './parquet.js';
+import { mayMatch, planScan, type Filter, type ScanPlan } from './scan.js';
+import { duckdbType, quoteIdent, type StructType } from './schema.js';
+import { decodeDataPath, fileKey, history, loadSnapshot, versionAtTimestamp, type HistoryEntry, type Snapshot } from './snapshot.js';
+import type { Storage } from './storage.js';
+import { alignToSchema, schemaOfQuery, writeDataFiles } from './write.js';
+
+/**
+ * A Delta table: the verbs (create, append, overwrite, merge, scan, history) over the protocol
+ * modules. Sources are DuckDB queries on the table's connection; data never passes through JS.
+ */
+export interface TableOptions {
+  /** Write a checkpoint every N commits (default: the table's delta.checkpointInterval, else 10). */
+  checkpointInterval?: number;
+  clock?: () => number;
+}
+
+export interface TxnId {
+  appId: string;
+  version: number;
+}
+
+export interface CreateOptions {
+  schema?: StructType;
+  /** A query whose rows become version 0 (and whose columns give the schema when none is declared). */
+  from?: string;
+  partitionColumns?: string[];
+  configuration?: Record<string, string>;
+  name?: string;
+  description?: string;
+  ifNotExists?: boolean;
+}
+
+export interface MergeOptions {
+  /** Key columns: a source row matches the target row with equal keys. */
+  on: string[];
+  /** On match, column → SQL expression over `t` (target row) and `s` (source row); unlisted columns take the source's value. */
+  set?: Record<string, string>;
+  txn?: TxnId;
+  mergeSchema?: boolean;
+}
+
+export class DeltaTable {
+  readonly storage: Storage;
+  readonly conn: DuckDBConnection;
+  private readonly clock: () => number;
+  private readonly interval: number | undefined;
+
+  constructor(storage: Storage, conn: DuckDBConnection, options: TableOptions = {}) {
+    this.storage = storage;
+    this.conn = conn;
+    this.clock = options.clock ?? Date.now;
+    this.interval = options.checkpointInterval;
+  }
+
+  get location(): string {
+    return this.storage.root;
+  }
+
+  async exists(): Promise<boolean> {
+    const files = await this.storage.list('_delta_log/');
+    return files.some((f) => /^_delta_log\/\d{20}\.(json|checkpoint\.parquet)$/.test(f.path) || /\.checkpoint\.\d+\.\d+\.parquet$/.test(f.path));
+  }
+
+  async snapshot(at: { version?: number; timestamp?: number | Date } = {}): Promise<Snapshot> {
+    let version = at.version;
+    if (at.timestamp !== undefined) {
+      const ms = at.timestamp instanceof Date ? at.timestamp.getTime() : at.timestamp;
+      version = await versionAtTimestamp(this.storage, ms);
+    }
+    return loadSnapshot(this.storage, (paths) => this.readCheckpoint(paths), version);
+  }
+
+  private async readCheckpoint(paths: string[]): Promise<Action[]> {
+    const files = await Promise.all(paths.map(async (p) => ({ local: await this.storage.localPath(p), name: `${this.storage.root}/${p}` })));
+    return readCheckpointActions(this.conn, files);
+  }
+
+  async history(limit?: number): Promise<HistoryEntry[]> {
+    return history(this.storage, limit);
+  }
+
+  /** A DuckDB query over a snapshot's rows; files are pruned with `filters` first. */
+  async scan(options: { snapshot?: Snapshot; version?: number; timestamp?: number | Date; filters?: Filter[]; columns?: string[] } = {}): Promise<ScanPlan> {
+    const snapshot = options.snapshot ?? (await this.snapshot(options));
+    return planScan(snapshot, this.storage, (sql) => this.describe(sql), options);
+  }
+
+  /** Convenience: the rows as JSON-safe objects (for small results and tests). */
+  async rows(options: Parameters<DeltaTable['scan']>[0] & { orderBy?: string } = {}): Promise<Record<string, unknown>[]> {
+    const plan = await this.scan(options);
+    return queryJson(this.conn, `SELECT * FROM (${plan.sql})${options.orderBy ? ` ORDER BY ${options.orderBy}` : ''}`);
+  }
+
+  private async describe(sql: string): Promise<string[]> {
+    try {
+      return (await this.conn.runAndReadAll(`SELECT * FROM (${sql}) LIMIT 0`)).columnNames();
+    } catch (e) {
+      throw new DeltaError('corrupt', `cannot read data files: ${String((e as Error).message).split('\n')[0]}`, { file: this.storage.root, cause: e });
+    }
+  }
+
+  async create(options: CreateOptions): Promise<Outcome> {
+    let schema = options.schema;
+    if (!schema) {
+      if (!options.from) throw new DeltaError('invalid', 'create needs a schema or a source query');
+      schema = await schemaOfQuery(this.conn, options.from);
+    }
+    const partitionColumns = options.partitionColumns ?? [];
+    for (const p of partitionColumns) {
+      const f = schema.fields.find((x) => x.name === p);
+      if (!f) throw new DeltaError('invalid', `partition column "${p}" is not in the schema`);
+      if (typeof f.type !== 'string') throw new DeltaError('invalid', `partition column "${p}" must have a primitive type`);
+    }
+    for (const f of schema.fields) duckdbType(f.type); // refuses types we cannot hold
+    const metadata: Metadata = {
+      id: randomUUID(),
+      ...(options.name ? { name: options.name } : {}),
+      ...(options.description ? { description: options.description } : {}),
+      format: { provider: 'parquet', options: {} },
+      schemaString: JSON.stringify(schema),
+      partitionColumns,
+      configuration: options.configuration ?? {},
+      createdTime: this.clock(),
+    };
+    const actions: Action[] = [{ protocol: protocolFor(schema.fields.some((f) => hasNtz(f.type))) }, { metaData: metadata }];
+    let adds: AddFile[] = [];
+    if (options.from) {
+      const aligned = await alignToSchema(this.conn, options.from, schema, false);
+      adds = await writeDataFiles(this.conn, this.storage, aligned.select, schema, { partitionColumns, clock: this.clock });
+      actions.push(...adds.map((add) => ({ add })));
+    }
+    const commitInfo = {
+      timestamp: this.clock(),
+      operation: options.from ? 'CREATE TABLE AS SELECT' : 'CREATE TABLE',
+      operationParameters: { partitionBy: JSON.stringify(partitionColumns), isManaged: 'false' },
+      isBlindAppend: true,
+      engineInfo: 'certhunt',
+    };
+    const body = [{ commitInfo }, ...actions].map((a) => JSON.stringify(a)).join('\n') + '\n';
+    if (!(await this.storage.putIfAbsent(commitPath(0), Buffer.from(body)))) {
+      if (options.ifNotExists) return { status: 'skipped', reason: 'table exists', version: (await this.snapshot()).version };
+      throw new DeltaError('invalid', 'table already exists', { file: this.storage.root });
+    }
+    return { status: 'committed', version: 0, attempts: 1 };
+  }
+
+  /** Append the rows of `source`; with `txn`, a batch already committed is skipped. */
+  async append(source: string, options: { txn?: TxnId; mergeSchema?: boolean; createIfMissing?: CreateOptions } = {}): Promise<Outcome> {
+    if (options.createIfMissing && !(await this.exists())) {
+      await this.create({ ...options.createIfMissing, ifNotExists: true });
+    }
+    let written: { schemaString: string; adds: AddFile[]; evolved?: Metadata } | undefined;
+    return this.commit(async (snapshot) => {
+      if (options.txn && alreadyDone(snapshot, options.txn)) return { skip: `app transaction ${options.txn.appId} v${options.txn.version} already committed` };
+      checkWritable(snapshot.protocol, snapshot.metadata, 'append', this.storage.root);
+      // Files written for an earlier attempt stay valid while the schema is unchanged.
+      if (!written || written.schemaString !== snapshot.metadata.schemaString) {
+        const aligned = await alignToSchema(this.conn, source, snapshot.schema, options.mergeSchema ?? false);
+        const adds = await writeDataFiles(this.conn, this.storage, aligned.select, aligned.schema, {
+          partitionColumns: snapshot.metadata.partitionColumns,
+          clock: this.clock,
+        });
+        written = {
+          schemaString: snapshot.metadata.schemaString,
+          adds,
+          ...(aligned.evolved ? { evolved: { ...snapshot.metadata, schemaString: JSON.stringify(aligned.schema) } } : {}),
+        };
+      }
+      const actions: Action[] = written.adds.map((add) => ({ add }));
+      if (written.evolved) actions.unshift({ metaData: written.evolved });
+      if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: this.clock() } });
+      return {
+        actions,
+        operation: 'WRITE',
+        operationParameters: { mode: 'Append', partitionBy: JSON.stringify(snapshot.metadata.partitionColumns) },
+        blindAppend: !written.evolved,
+        ...(options.txn ? { txn: options.txn } : {}),
+        metrics: metrics(written.adds),
+      };
+    });
+  }
+
+  /** Replace the table's rows with those of `source` (history keeps the old version). */
+  async overwrite(source: string, options: { txn?: TxnId; overwriteSchema?: boolean } = {}): Promise<Outcome> {
+    return this.commit(async (snapshot) => {
+      if (options.txn && alreadyDone(snapshot, options.txn)) return { skip: `app transaction ${options.txn.appId} v${options.txn.version} already committed` };
+      checkWritable(snapshot.protocol, snapshot.metadata, 'rewrite', this.storage.root);
+      let schema = snapshot.schema;
+      let newMeta: Metadata | undefined;
+      if (options.overwriteSchema) {
+        schema = await schemaOfQuery(this.conn, source);
+        if (JSON.stringify(schema) !== snapshot.metadata.schemaString) newMeta = { ...snapshot.metadata, schemaString: JSON.stringify(schema) };
+      }
+      const aligned = await alignToSchema(this.conn, source, schema, false);
+      const adds = await writeDataFiles(this.conn, this.storage, aligned.select, aligned.schema, {
+        partitionColumns: snapshot.metadata.partitionColumns,
+        clock: this.clock,
+      });
+      const now = this.clock();
+      const actions: Action[] = [
+        ...(newMeta ? [{ metaData: newMeta }] : []),
+        ...snapshot.files.map((f) => ({ remove: removeOf(f, now, true) })),
+        ...adds.map((add) => ({ add })),
+      ];
+      if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: now } });
+      return {
+        actions,
+        operation: 'WRITE',
+        operationParameters: { mode: 'Overwrite', partitionBy: JSON.stringify(snapshot.metadata.partitionColumns) },
+        blindAppend: false,
+        ...(options.txn ? { txn: options.txn } : {}),
+        metrics: { ...metrics(adds), numRemovedFiles: String(snapshot.files.length) },
+      };
+    });
+  }
+
+  /**
+   * Insert-or-update by key, copy-on-write: only files holding a matching key are rewritten
+   * (found through key stats, then confirmed by a semi-join), and written sorted by key so
+   * later merges prune well.
+   */
+  async merge(source: string, options: MergeOptions): Promise<Outcome> {
+    if (options.on.length === 0) throw new DeltaError('invalid', 'merge needs at least one key column');
+    return this.commit(async (snapshot) => {
+      if (options.txn && alreadyDone(snapshot, options.txn)) return { skip: `app transaction ${options.txn.appId} v${options.txn.version} already committed` };
+      checkWritable(snapshot.protocol, snapshot.metadata, 'rewrite', this.storage.root);
+      return mergePlan(this, snapshot, source, options);
+    });
+  }
+
+  /** Run a commit loop, then checkpoint when the new version calls for one. */
+  async commit(build: (snapshot: Snapshot) => Promise<Prepared | { skip: string }>): Promise<Outcome> {
+    const outcome = await commitWithRetry(this.storage, () => this.snapshot(), build, { clock: this.clock });
+    if (outcome.status !== 'committed') return outcome;
+    const { readSnapshot, ...result } = outcome;
+    const interval = readSnapshot ? checkpointInterval(readSnapshot, this.interval) : this.interval ?? 10;
+    if (outcome.version > 0 && outcome.version % interval === 0) {
+      await writeCheckpoint(this.conn, this.storage, await this.snapshot({ version: outcome.version }), this.clock());
+    }
+    return result;
+  }
+
+  async checkpoint(): Promise<number> {
+    const snapshot = await this.snapshot();
+    await writeCheckpoint(this.conn, this.storage, snapshot, this.clock());
+    return snapshot.version;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+}
+
+function alreadyDone(snapshot: Snapshot, txn: TxnId): boolean {
+  const seen = snapshot.txns.get(txn.appId);
+  return seen !== undefined && seen.version >= txn.version;
+}
+
+export function removeOf(f: AddFile, now: number, dataChange: boolean) {
+  return {
+    path: f.path,
+    deletionTimestamp: now,
+    dataChange,
+    extendedFileMetadata: true,
+    partitionValues: f.partitionValues,
+    size: f.size,
+    ...(f.tags ? { tags: f.tags } : {}),
+    ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}),
+  };
+}
+
+function metrics(adds: AddFile[]): Record<string, string> {
+  let rows = 0;
+  let bytes = 0;
+  for (const a of adds) {
+    bytes += a.size;
+    try {
+      rows += Number(JSON.parse(a.stats ?? '{}').numRecords ?? 0);
+    } catch {
+      /* stats are ours; never malformed */
+    }
+  }
+  return { numFiles: String(adds.length), numOutputRows: String(rows), numOutputBytes: String(bytes) };
+}
+
+const FILE_COLUMN = '__certhunt_file';
+
+async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, options: MergeOptions): Promise<Prepared> {
+  const conn = table.conn;
+  const describe = async (sql: string): Promise<string[]> => (await conn.runAndReadAll(`SELECT * FROM (${sql}) LIMIT 0`)).columnNames();
+  const keys = options.on;
+  const aligned = await alignToSchema(conn, source, snapshot.schema, options.mergeSchema ?? false);
+  const schema = aligned.schema;
+  for (const k of keys) if (!schema.fields.some((f) => f.name === k)) throw new DeltaError('invalid', `merge key "${k}" is not a column`);
+  const src = `__certhunt_src_${randomUUID().replace(/-/g, '')}`;
+  const tgt = `__certhunt_tgt_${randomUUID().replace(/-/g, '')}`;
+  await conn.run(`CREATE TEMP TABLE ${src} AS ${aligned.select}`);
+  try {
+    const keyList = keys.map(quoteIdent).join(', ');
+    const [dup] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (SELECT ${keyList} FROM ${src} GROUP BY ALL HAVING count(*) > 1)`);
+    if (dup && dup.n !== '0') throw new DeltaError('invalid', `merge source has ${dup.n} key(s) appearing more than once`);
+    // Candidate files from key ranges, then the files that really hold a matching key.
+    const filters: Filter[] = [];
+    const existing = snapshot.schema.fields.map((f) => f.name);
+    for (const k of keys) {
+      if (!existing.includes(k)) continue;
+      const [r] = await queryJson(conn, `SELECT CAST(min(${quoteIdent(k)}) AS VARCHAR) AS lo, CAST(max(${quoteIdent(k)}) AS VARCHAR) AS hi FROM ${src}`);
+      if (r && typeof r.lo === 'string' && typeof r.hi === 'string') {
+        filters.push({ column: k, op: '>=', value: r.lo }, { column: k, op: '<=', value: r.hi });
+      }
+    }
+    const numericKey = (k: string): boolean => /^(long|integer|short|byte|float|double|decimal)/.test(String(snapshot.schema.fields.find((f) => f.name === k)?.type));
+    const typed = filters.map((f) => (numericKey(f.column) ? { ...f, value: Number(f.value) } : f));
+    const partCols = new Set(snapshot.metadata.partitionColumns);
+    const candidates = typed.length ? snapshot.files.filter((f) => mayMatch(f, typed, snapshot.schema.fields, partCols)) : [];
+    const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+    const affected: AddFile[] = [];
+    if (candidates.length) {
+      const plan = await planScan({ ...snapshot, files: candidates }, table.storage, describe, { fileColumn: FILE_COLUMN });
+      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
+      for (const h of hits) affected.push(candidates[Number(h.i)]!);
+    }
+    const cols = schema.fields.map((f) => f.name);
+    const setExpr = (c: string): string => options.set?.[c] ?? `s.${quoteIdent(c)}`;
+    let rewrite = `SELECT * FROM ${src} WHERE false`;
+    let updated = '0';
+    if (affected.length) {
+      const plan = await planScan({ ...snapshot, files: affected }, table.storage, describe);
+      await conn.run(`CREATE TEMP TABLE ${tgt} AS ${plan.sql}`);
+      const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
+      const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);
+      rewrite = `SELECT ${cols
+        .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${tcol(c)} END AS ${quoteIdent(c)}`)
+        .join(', ')} FROM ${tgt} t LEFT JOIN (SELECT *, true AS __certhunt_m FROM ${src}) s ON ${on}`;
+      const [u] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${tgt} t JOIN ${src} s ON ${on}`);
+      updated = String(u?.n ?? '0');
+    }
+    const inserts = affected.length
+      ? `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s WHERE NOT EXISTS (SELECT 1 FROM ${tgt} t WHERE ${on})`
+      : `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s`;
+    const [ins] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (${inserts})`);
+    const adds = await writeDataFiles(conn, table.storage, `(${rewrite}) UNION ALL (${inserts})`, schema, {
+      partitionColumns: snapshot.metadata.partitionColumns,
+      clock: table.now.bind(table),
+      sortBy: keys,
+    });
+    const now = table.now();
+    const actions: Action[] = [
+      ...(aligned.evolved ? [{ metaData: { ...snapshot.metadata, schemaString: JSON.stringify(schema) } }] : []),
+      ...affected.map((f) => ({ remove: removeOf(f, now, true) })),
+      ...adds.map((add) => ({ add })),
+    ];
+    if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: now } });
+    return {
+      actions,
+      operation: 'MERGE',
+      operationParameters: { predicate: JSON.stringify(keys.map((k) => `t.${k} = s.${k}`)), matchedPredicates: JSON.stringify([{ actionType: 'update' }]), notMatchedPredicates: JSON.stringify([{ actionType: 'insert' }]) },
+      blindAppend: false,
+      readFiles: new Set(affected.map((f) => fileKey(decodeDataPath(f.path, table.location), f.deletionVector))),
+      ...(options.txn ? { txn: options.txn } : {}),
+      metrics: { ...metrics(adds), numTargetRowsUpdated: updated, numTargetRowsInserted: String(ins?.n ?? '0'), numTargetFilesRemoved: String(affected.length) },
+    };
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${src}`);
+    await conn.run(`DROP TABLE IF EXISTS ${tgt}`);
+  }
+}
