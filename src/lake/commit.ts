@@ -18,6 +18,8 @@ export interface Prepared {
   operationParameters: Record<string, unknown>;
   /** True when the transaction read no table data (pure append). */
   blindAppend: boolean;
+  /** A rewrite that stays valid when others append (compaction): only removals conflict. */
+  appendsOk?: boolean;
   /** Keys (fileKey) of files the transaction read or removed; undefined means the whole table. */
   readFiles?: Set<string>;
   /** An app transaction this commit records (idempotent writes). */
@@ -92,7 +94,7 @@ export function conflictWith(ours: Prepared, winner: Action[]): 'retry' | 'rebui
     // A new schema or protocol may invalidate how our files were written.
     if ('metaData' in a || 'protocol' in a) rebuild = true;
     if (!ours.blindAppend) {
-      if ('add' in a && a.add.dataChange !== false) rebuild = true; // rows we did not see
+      if ('add' in a && a.add.dataChange !== false && !ours.appendsOk) rebuild = true; // rows we did not see
       if ('remove' in a) {
         const key = fileKey(decodeDataPath(a.remove.path, 'winner'), a.remove.deletionVector);
         if (!ours.readFiles || ours.readFiles.has(key)) rebuild = true;

@@ -1,0 +1,383 @@
+/**
+ * Lake benchmarks (run through scripts/bench.mjs, one child process per scenario):
+ *
+ * - lake-append:   100 Delta appends of 100,000 certificate rows each (checkpoint every 10)
+ *                  vs DuckDB COPYing the same batches to plain Parquet files (the floor).
+ * - lake-snapshot: loading the snapshot of a 2,000-commit table (fresh DeltaTable each time)
+ *                  vs reading its last checkpoint alone into JS rows with DuckDB.
+ *
+ * Runtime code comes from dist/ (`npm run bench` builds first); types come from src/.
+ * Our side is instrumented by wrapping the connection and storage objects (src/ is not touched)
+ * so every result carries a breakdown of where the time went.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type * as EngineMod from '../src/engine/duckdb.js';
+import type * as TableMod from '../src/lake/table.js';
+import type * as StorageFsMod from '../src/lake/storage-fs.js';
+
+const { openEngine } = (await import('../dist/engine/duckdb.js' as string)) as typeof EngineMod;
+const { DeltaTable } = (await import('../dist/lake/table.js' as string)) as typeof TableMod;
+const { FsStorage } = (await import('../dist/lake/storage-fs.js' as string)) as typeof StorageFsMod;
+
+// ---------------------------------------------------------------------------------------------
+// The contract with scripts/bench.mjs
+
+export interface BenchOptions {
+  quick: boolean;
+  /** A fresh scratch folder for this scenario; the runner removes it afterwards. */
+  workDir: string;
+  log: (line: string) => void;
+}
+
+export interface BenchResult {
+  scenario: string;
+  sizes: string;
+  /** What "ours" and "floor" are, e.g. "total of 100 appends". */
+  measure: string;
+  unit: 'ms' | 's';
+  ours: number;
+  floor: number;
+  /** Pass when ours / floor <= target. */
+  target: number;
+  /** Extra lines for the console (breakdown, min/median, throughput). */
+  details: string[];
+  /** One short line for RESULTS.md. */
+  notes: string;
+}
+
+export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
+  'lake-append': lakeAppend,
+  'lake-snapshot': lakeSnapshot,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Certificate-shaped rows, generated deterministically from range()
+
+function certRowsSql(n: number): string {
+  return `
+WITH b AS (
+  SELECT range AS i, sha256(range::VARCHAR) AS h,
+         'host' || (range % 100003)::VARCHAR || '.example' || (range % 97)::VARCHAR || '.com' AS cn
+  FROM range(${n})
+)
+SELECT i AS __i,
+  h AS sha256,
+  sha1(h) AS sha1,
+  md5(h) AS md5,
+  upper(substr(h, 1, 32)) AS serial,
+  'CN=' || cn || ', O=Org ' || (i % 5011)::VARCHAR || ', C=' || ['US','DE','FR','NL','RU','CN','BR','JP'][1 + i % 8] AS subject,
+  'CN=' || ['R3','E1','GTS CA 1C3','Sectigo RSA Domain Validation Secure Server CA','DigiCert TLS RSA SHA256 2020 CA1','Self-Signed'][1 + i % 6]
+    || ', O=' || ['Let''s Encrypt','Google Trust Services','Sectigo Limited','DigiCert Inc','Unknown'][1 + i % 5] || ', C=US' AS issuer,
+  cn AS common_name,
+  CASE WHEN i % 4 = 0 THEN [cn] ELSE [cn, 'www.' || cn, '*.cdn' || (i % 1009)::VARCHAR || '.net'] END AS san,
+  TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_seconds((i * 7919) % 126144000) AS not_valid_before,
+  TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_seconds((i * 7919) % 126144000 + 7776000 + (i % 4) * 31536000) AS not_valid_after,
+  ['rsaEncryption','id-ecPublicKey','Ed25519'][1 + i % 3] AS key_alg,
+  [2048, 256, 4096, 384, 3072][1 + i % 5]::INTEGER AS key_length,
+  (i % 50 = 0) AS is_ca,
+  TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i // 10) AS first_seen,
+  TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i // 10 + (i % 1000) * 60) AS last_seen
+FROM b`;
+}
+
+/** Rows [lo, hi) of the pre-materialized `certs` table (zone maps on __i make this a range read). */
+function batchSql(lo: number, hi: number): string {
+  return `SELECT * EXCLUDE (__i) FROM certs WHERE __i >= ${lo} AND __i < ${hi}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instrumentation: exclusive time per category, by wrapping methods on our objects
+
+class Profiler {
+  readonly excl = new Map<string, { ms: number; calls: number }>();
+  private stack: { cat: string; start: number; child: number }[] = [];
+  enabled = true;
+
+  async time<T>(cat: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.enabled) return fn();
+    const frame = { cat, start: performance.now(), child: 0 };
+    this.stack.push(frame);
+    try {
+      return await fn();
+    } finally {
+      const total = performance.now() - frame.start;
+      this.stack.pop();
+      const parent = this.stack[this.stack.length - 1];
+      if (parent) parent.child += total;
+      const e = this.excl.get(cat) ?? { ms: 0, calls: 0 };
+      // A nested call of the same category (runAndReadAll → run) is one call.
+      if (!(parent && parent.cat === cat)) e.calls++;
+      e.ms += total - frame.child;
+      this.excl.set(cat, e);
+    }
+  }
+
+  wrap<O extends object>(obj: O, method: keyof O & string, cat: string | ((args: unknown[]) => string)): void {
+    const orig = (obj[method] as unknown as (...a: unknown[]) => Promise<unknown>).bind(obj);
+    (obj as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      this.time(typeof cat === 'string' ? cat : cat(args), () => orig(...args));
+  }
+
+  reset(): void {
+    this.excl.clear();
+  }
+
+  /** Categories, largest first, as "name 12.3 s (45%, 100 calls)". */
+  report(totalMs: number, unit: 'ms' | 's'): string[] {
+    const tracked = [...this.excl.values()].reduce((s, e) => s + e.ms, 0);
+    const rows = [...this.excl.entries()].map(([k, v]) => ({ k, ...v }));
+    rows.push({ k: 'untracked JS / fs (ndjson, stat, mkdir, …)', ms: Math.max(0, totalMs - tracked), calls: 0 });
+    rows.sort((a, b) => b.ms - a.ms);
+    return rows.map(
+      (r) => `${r.k.padEnd(44)} ${fmt(r.ms, unit).padStart(10)} ${((100 * r.ms) / totalMs).toFixed(1).padStart(5)}%${r.calls ? `  ${r.calls} calls` : ''}`,
+    );
+  }
+}
+
+function classifySql(args: unknown[]): string {
+  const sql = String(args[0]).trim();
+  if (/^COPY\b/i.test(sql) && /read_json\(/.test(sql)) return 'sql: checkpoint write (read_json → parquet)';
+  if (/^COPY\b/i.test(sql)) return 'sql: data file COPY';
+  if (/parquet_metadata\(/.test(sql)) return 'sql: file stats (parquet_metadata)';
+  if (/to_json\(COLUMNS/.test(sql)) return 'sql: checkpoint read (to_json)';
+  if (/LIMIT 0\s*$/.test(sql)) return 'sql: describe (LIMIT 0)';
+  return 'sql: other';
+}
+
+function instrumentConn(prof: Profiler, conn: DuckDBConnection): void {
+  prof.wrap(conn, 'run', classifySql);
+  prof.wrap(conn, 'runAndReadAll', classifySql);
+}
+
+function instrument(prof: Profiler, storage: object, table?: object): void {
+  const st = storage as Record<string, unknown>;
+  for (const m of ['list', 'read', 'readIfExists', 'putIfAbsent', 'put', 'putFile', 'stagingPath', 'localPath']) {
+    if (typeof st[m] === 'function') prof.wrap(st, m, `fs: ${m}`);
+  }
+  if (table) {
+    const t = table as Record<string, unknown>;
+    // snapshot(): exclusive time is log-segment logic, commit JSON parsing and replay.
+    prof.wrap(t, 'snapshot', 'js: snapshot replay + commit JSON parse');
+    // readCheckpoint (private in TS, a plain method at run time): exclusive time is JSON.parse of
+    // the to_json strings plus action validation.
+    prof.wrap(t, 'readCheckpoint', 'js: checkpoint rows → actions');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function fmt(ms: number, unit: 'ms' | 's'): string {
+  return unit === 's' ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function rssMiB(): number {
+  return process.memoryUsage().rss / 1048576;
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    n += e.isDirectory() ? await dirBytes(p) : (await fs.stat(p)).size;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// lake-append
+
+async function lakeAppend(o: BenchOptions): Promise<BenchResult> {
+  const batch = 100_000;
+  const batches = o.quick ? 10 : 100;
+  const rows = batch * batches;
+  const engine = await openEngine();
+  const conn = engine.conn;
+  // The floor gets its own connection to the same database: same data, no instrumentation.
+  const floorConn = await engine.instance.connect();
+  await floorConn.run("SET TimeZone = 'UTC'");
+
+  o.log(`materializing ${rows.toLocaleString('en')} certificate rows …`);
+  let t0 = performance.now();
+  await conn.run(`CREATE TABLE certs AS ${certRowsSql(rows)}`);
+  o.log(`  ${fmt(performance.now() - t0, 's')}, RSS ${rssMiB().toFixed(0)} MiB`);
+  const rssAfterSetup = process.resourceUsage().maxRSS / 1024;
+
+  const deltaDir = path.join(o.workDir, 'delta');
+  const plainDir = path.join(o.workDir, 'plain');
+  await fs.mkdir(plainDir, { recursive: true });
+  const storage = new FsStorage(deltaDir);
+  const table = new DeltaTable(storage, conn, { checkpointInterval: 10 });
+  await table.create({ from: `${batchSql(0, 0)} LIMIT 0` });
+
+  const prof = new Profiler();
+  instrumentConn(prof, conn);
+  instrument(prof, storage, table);
+  const ours: number[] = [];
+  const floor: number[] = [];
+  const checkpointing: number[] = [];
+  const plain: number[] = [];
+  for (let k = 0; k < batches; k++) {
+    const sql = batchSql(k * batch, (k + 1) * batch);
+    const runOurs = async () => {
+      const t = performance.now();
+      const out = await table.append(sql);
+      const ms = performance.now() - t;
+      ours.push(ms);
+      if (out.status === 'committed' && out.version % 10 === 0) checkpointing.push(ms);
+      else plain.push(ms);
+    };
+    const runFloor = async () => {
+      const t = performance.now();
+      await floorConn.run(`COPY (${sql}) TO '${path.join(plainDir, `f_${k}.parquet`)}' (FORMAT parquet)`);
+      floor.push(performance.now() - t);
+    };
+    // Alternate who goes first, so neither side always meets a warm (or cold) cache.
+    if (k % 2 === 0) {
+      await runOurs();
+      await runFloor();
+    } else {
+      await runFloor();
+      await runOurs();
+    }
+    if ((k + 1) % 10 === 0) o.log(`  batch ${k + 1}/${batches}: ours ${fmt(ours[k]!, 'ms')}, floor ${fmt(floor[k]!, 'ms')}`);
+  }
+  const oursTotal = ours.reduce((a, b) => a + b, 0);
+  const floorTotal = floor.reduce((a, b) => a + b, 0);
+  const snap = await new DeltaTable(new FsStorage(deltaDir), conn).snapshot();
+  const [{ n }] = (await conn.runAndReadAll(`SELECT count(*)::VARCHAR AS n FROM read_parquet('${deltaDir}/*.parquet')`)).getRowObjectsJson() as { n: string }[];
+  if (Number(n) !== rows || snap.files.length !== batches) throw new Error(`table check failed: ${n} rows, ${snap.files.length} files`);
+  const plainCheck = (await conn.runAndReadAll(`SELECT count(*)::VARCHAR AS n FROM read_parquet('${plainDir}/*.parquet')`)).getRowObjectsJson()[0] as { n: string };
+  if (Number(plainCheck.n) !== rows) throw new Error(`floor check failed: ${plainCheck.n} rows`);
+  const deltaBytes = await dirBytes(deltaDir);
+  const plainBytes = await dirBytes(plainDir);
+  const cpExtra = checkpointing.length && plain.length ? median(checkpointing) - median(plain) : 0;
+  const breakdown = prof.report(oursTotal, 's');
+  const details = [
+    `ours : ${fmt(oursTotal, 's')}  ${Math.round(rows / (oursTotal / 1000)).toLocaleString('en')} rows/s  per append min ${fmt(Math.min(...ours), 'ms')} median ${fmt(median(ours), 'ms')}`,
+    `floor: ${fmt(floorTotal, 's')}  ${Math.round(rows / (floorTotal / 1000)).toLocaleString('en')} rows/s  per COPY   min ${fmt(Math.min(...floor), 'ms')} median ${fmt(median(floor), 'ms')}`,
+    `per-batch ratio: median ${median(ours.map((x, i) => x / floor[i]!)).toFixed(3)}, min ${Math.min(...ours.map((x, i) => x / floor[i]!)).toFixed(3)}`,
+    `appends that checkpointed: ${checkpointing.length}, median ${fmt(median(checkpointing.length ? checkpointing : [0]), 'ms')} (≈ ${fmt(cpExtra, 'ms')} more than a plain append)`,
+    `bytes on disk: delta ${(deltaBytes / 1048576).toFixed(1)} MiB, plain ${(plainBytes / 1048576).toFixed(1)} MiB; RSS after setup ${rssAfterSetup.toFixed(0)} MiB`,
+    'breakdown of ours (exclusive time):',
+    ...breakdown.map((l) => '  ' + l),
+  ];
+  floorConn.closeSync();
+  engine.close();
+  const top = [...prof.excl.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 4);
+  return {
+    scenario: 'lake-append',
+    sizes: `${rows / 1e6}M rows, ${batches}×${batch / 1000}k`,
+    measure: `total of ${batches} appends vs ${batches} plain COPYs`,
+    unit: 's',
+    ours: oursTotal,
+    floor: floorTotal,
+    target: 1.3,
+    details,
+    notes:
+      `${Math.round(rows / (oursTotal / 1000) / 1000)}k vs ${Math.round(rows / (floorTotal / 1000) / 1000)}k rows/s; ` +
+      top.map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${((100 * v.ms) / oursTotal).toFixed(0)}%`).join(', '),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// lake-snapshot
+
+async function lakeSnapshot(o: BenchOptions): Promise<BenchResult> {
+  const commits = o.quick ? 300 : 2000; // versions 0 … commits-1: create + (commits-1) appends
+  const rowsPerCommit = 5;
+  const runs = 20;
+  const engine = await openEngine();
+  const conn = engine.conn;
+  const floorConn = await engine.instance.connect();
+  await floorConn.run("SET TimeZone = 'UTC'");
+  await conn.run(`CREATE TABLE certs AS ${certRowsSql(commits * rowsPerCommit)}`);
+
+  const dir = path.join(o.workDir, 'delta');
+  o.log(`building a ${commits}-commit table with our append (${rowsPerCommit} rows per commit) …`);
+  const builder = new DeltaTable(new FsStorage(dir), conn);
+  const t0 = performance.now();
+  await builder.create({ from: batchSql(0, rowsPerCommit) });
+  const appendMs: number[] = [];
+  for (let v = 1; v < commits; v++) {
+    const t = performance.now();
+    await builder.append(batchSql(v * rowsPerCommit, (v + 1) * rowsPerCommit));
+    appendMs.push(performance.now() - t);
+    if (v % 250 === 0) o.log(`  version ${v}: last 250 appends median ${fmt(median(appendMs.slice(-250)), 'ms')}`);
+  }
+  const buildMs = performance.now() - t0;
+  const last = JSON.parse(await fs.readFile(path.join(dir, '_delta_log', '_last_checkpoint'), 'utf8')) as { version: number; size: number };
+  const cpFile = path.join(dir, '_delta_log', `${String(last.version).padStart(20, '0')}.checkpoint.parquet`);
+  o.log(`  built in ${fmt(buildMs, 's')}; last checkpoint v${last.version} (${last.size} actions), ${commits - 1 - last.version} JSON commits after it`);
+
+  const oursOnce = async (prof?: Profiler): Promise<number> => {
+    const storage = new FsStorage(dir);
+    const table = new DeltaTable(storage, conn);
+    if (prof) instrument(prof, storage, table);
+    const t = performance.now();
+    const snap = await table.snapshot();
+    const ms = performance.now() - t;
+    if (snap.version !== commits - 1 || snap.files.length !== commits) throw new Error(`bad snapshot: v${snap.version}, ${snap.files.length} files`);
+    return ms;
+  };
+  const floorOnce = async (): Promise<number> => {
+    const t = performance.now();
+    const rows = (await floorConn.runAndReadAll(`SELECT * FROM read_parquet('${cpFile}')`)).getRowObjectsJson();
+    const ms = performance.now() - t;
+    if (rows.length !== last.size) throw new Error(`checkpoint has ${rows.length} rows, hint says ${last.size}`);
+    return ms;
+  };
+  for (let i = 0; i < 3; i++) {
+    await oursOnce();
+    await floorOnce();
+  }
+  const ours: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      ours.push(await oursOnce());
+      floor.push(await floorOnce());
+    } else {
+      floor.push(await floorOnce());
+      ours.push(await oursOnce());
+    }
+  }
+  // Breakdown from separate, instrumented loads (the wrappers cost a little; timed runs have none).
+  const prof = new Profiler();
+  instrumentConn(prof, conn);
+  let profTotal = 0;
+  for (let i = 0; i < runs; i++) profTotal += await oursOnce(prof);
+  const oursMed = median(ours);
+  const floorMed = median(floor);
+  const details = [
+    `ours : snapshot() min ${fmt(Math.min(...ours), 'ms')} median ${fmt(oursMed, 'ms')} (${runs} runs)`,
+    `floor: read_parquet(last checkpoint) → JS rows min ${fmt(Math.min(...floor), 'ms')} median ${fmt(floorMed, 'ms')}`,
+    `build: ${commits - 1} appends in ${fmt(buildMs, 's')} (median ${fmt(median(appendMs), 'ms')}, first 100 ${fmt(median(appendMs.slice(0, 100)), 'ms')}, last 100 ${fmt(median(appendMs.slice(-100)), 'ms')})`,
+    `breakdown of ours, ${runs} instrumented loads, mean per load ${fmt(profTotal / runs, 'ms')} (exclusive time):`,
+    ...prof.report(profTotal, 'ms').map((l) => '  ' + l.replace(/(\d+) calls/, (_, c) => `${(Number(c) / runs).toFixed(0)} calls/load`)),
+  ];
+  floorConn.closeSync();
+  engine.close();
+  const top = [...prof.excl.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 3);
+  return {
+    scenario: 'lake-snapshot',
+    sizes: `${commits} commits, cp v${last.version} (${last.size} actions) + ${commits - 1 - last.version} json`,
+    measure: `median of ${runs}: snapshot() vs read_parquet(checkpoint) → JS rows`,
+    unit: 'ms',
+    ours: oursMed,
+    floor: floorMed,
+    target: 2,
+    details,
+    notes:
+      `build ${(buildMs / 1000).toFixed(0)} s (append median ${median(appendMs).toFixed(0)} ms); ` +
+      top.map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${((100 * v.ms) / profTotal).toFixed(0)}%`).join(', '),
+  };
+}

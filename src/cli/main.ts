@@ -1,0 +1,61 @@
+import type { Engine } from '../engine/duckdb.js';
+import { DeltaError } from '../lake/error.js';
+import type { Effects } from './context.js';
+import { CliError } from './error.js';
+import { escapeTerminal } from './escape.js';
+import { SQL_HELP, sqlCommand } from './sql.js';
+import { TABLE_HELP, tableCommand } from './table.js';
+
+export const HELP = `certhunt: hunt malicious infrastructure through the TLS certificates seen on a network
+
+Commands:
+  table scan|history|info|checkpoint|optimize|vacuum PATH   read and maintain any Delta table
+  sql "SELECT ..."                                         query the lake's tables by name
+
+Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, where it
+prints rows, --format table|json|ndjson|csv. Exit codes: 0 done, 1 failed, 2 bad usage.
+
+${TABLE_HELP}
+
+${SQL_HELP}`;
+
+type Command = (args: string[], effects: Effects, engines: Engine[]) => Promise<number>;
+const COMMANDS: Record<string, Command> = {
+  table: tableCommand,
+  sql: sqlCommand,
+};
+
+/** Run one command line; returns the exit code. Never exits the process itself. */
+export async function main(argv: string[], effects: Effects): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    effects.stdout(HELP + '\n');
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    effects.stdout('certhunt 0.1.0\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    effects.stderr(`certhunt: unknown command "${escapeTerminal(name)}" (try certhunt --help)\n`);
+    return 2;
+  }
+  const engines: Engine[] = [];
+  try {
+    return await command(rest, effects, engines);
+  } catch (e) {
+    if (e instanceof CliError) {
+      effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof DeltaError) {
+      effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+      return e.kind === 'invalid' ? 2 : 1;
+    }
+    effects.stderr(`certhunt: unexpected error: ${escapeTerminal(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
+    return 1;
+  } finally {
+    for (const e of engines) e.close();
+  }
+}

@@ -1,0 +1,346 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { DeltaError } from '../../src/lake/error.js';
+import { optimize, vacuum } from '../../src/lake/maintenance.js';
+import { queryJson } from '../../src/lake/parquet.js';
+import { FsStorage } from '../../src/lake/storage-fs.js';
+import { DeltaTable } from '../../src/lake/table.js';
+
+let engine: Engine;
+let dir: string;
+before(async () => {
+  engine = await openEngine();
+  dir = mkdtempSync(join(tmpdir(), 'certhunt-lake-'));
+});
+after(() => {
+  engine.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+function table(options: ConstructorParameters<typeof DeltaTable>[2] = {}): DeltaTable {
+  return new DeltaTable(new FsStorage(join(dir, `t${n++}`)), engine.conn, options);
+}
+const q = (sql: string) => queryJson(engine.conn, sql);
+function logJson(t: DeltaTable, version: number): Record<string, any>[] {
+  const text = readFileSync(join(t.location, '_delta_log', `${String(version).padStart(20, '0')}.json`), 'utf8');
+  return text.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('create and types', () => {
+  test('schema from a query: DuckDB types without a Delta equivalent are widened, Spark-shaped schemaString', async () => {
+    const t = table();
+    await t.create({
+      from: `SELECT 1::HUGEINT AS h, 2::UBIGINT AS ub, gen_random_uuid() AS u, TIMESTAMP_NS '2024-01-02 03:04:05.123456789' AS tns,
+               3::UTINYINT AS ut, [1,2]::INTEGER[] AS l, {'a': 1, 'b': 'x'} AS s, MAP {'k': 1.5::DOUBLE} AS m, 'x'::BLOB AS b`,
+    });
+    const meta = logJson(t, 0).find((a) => a.metaData)!.metaData;
+    const schema = JSON.parse(meta.schemaString);
+    const types = Object.fromEntries(schema.fields.map((f: any) => [f.name, f.type]));
+    assert.equal(types.h, 'decimal(38,0)');
+    assert.equal(types.ub, 'decimal(20,0)');
+    assert.equal(types.u, 'string');
+    assert.equal(types.tns, 'timestamp');
+    assert.equal(types.ut, 'short');
+    assert.deepEqual(types.l, { type: 'array', elementType: 'integer', containsNull: true });
+    assert.equal(types.s.type, 'struct');
+    assert.deepEqual(types.m, { type: 'map', keyType: 'string', valueType: 'double', valueContainsNull: true });
+    assert.equal(types.b, 'binary');
+    for (const f of schema.fields) assert.deepEqual(Object.keys(f).sort(), ['metadata', 'name', 'nullable', 'type']);
+    // What reached the Parquet file has only Delta-compatible physical types.
+    const add = logJson(t, 0).find((a) => a.add)!.add;
+    const phys = await q(`SELECT name, type, logical_type FROM parquet_schema('${join(t.location, add.path)}') WHERE name IN ('h','ub','u','tns')`);
+    assert.equal(phys.length, 4);
+    for (const p of phys) assert.ok(!/UUID|NanoSeconds/i.test(String(p.logical_type)), `${p.name}: ${p.logical_type}`);
+    const [row] = await t.rows();
+    assert.equal(row!.h, '1');
+    assert.equal(row!.tns, '2024-01-02 03:04:05.123456+00');
+  });
+
+  test('types Delta cannot hold are refused with the column name', async () => {
+    const t = table();
+    await assert.rejects(t.create({ from: `SELECT INTERVAL 1 DAY AS gap` }), (e: unknown) => e instanceof DeltaError && e.kind === 'unsupported' && /"gap"/.test(e.message));
+    await assert.rejects(t.create({ from: `SELECT TIME '10:00' AS t` }), /"t"/);
+  });
+
+  test('creating twice fails unless ifNotExists', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS a' });
+    await assert.rejects(t.create({ from: 'SELECT 1 AS a' }), /already exists/);
+    assert.equal((await t.create({ from: 'SELECT 1 AS a', ifNotExists: true })).status, 'skipped');
+  });
+});
+
+describe('stats and data skipping', () => {
+  test('per-file stats match the data', async () => {
+    const t = table();
+    const long = 'y'.repeat(40);
+    await t.create({ from: `SELECT range AS id, CASE WHEN range % 4 = 0 THEN NULL ELSE 'name' || range END AS name, TIMESTAMPTZ '2024-01-01 00:00:00.0005+00' + to_seconds(range) AS ts, '${long}' AS long_s, range::DECIMAL(12,2) / 4 AS d FROM range(10)` });
+    const stats = JSON.parse(logJson(t, 0).find((a) => a.add)!.add.stats);
+    const [truth] = await q(`SELECT count(*)::INT AS n, min(name) AS lo, max(name) AS hi, count(*) FILTER (WHERE name IS NULL)::INT AS nulls FROM range(10) r(range), LATERAL (SELECT CASE WHEN range % 4 = 0 THEN NULL ELSE 'name' || range END AS name)`);
+    assert.equal(stats.numRecords, truth!.n);
+    assert.equal(stats.minValues.id, 0);
+    assert.equal(stats.maxValues.id, 9);
+    assert.equal(stats.minValues.name, truth!.lo);
+    assert.equal(stats.maxValues.name, truth!.hi);
+    assert.equal(stats.nullCount.name, truth!.nulls);
+    assert.equal(stats.nullCount.id, 0);
+    // Timestamps at millisecond precision: the minimum floored, the maximum ceiled.
+    assert.equal(stats.minValues.ts, '2024-01-01T00:00:00.000Z');
+    assert.equal(stats.maxValues.ts, '2024-01-01T00:00:09.001Z');
+    // Long strings: a 32-character prefix, the maximum still an upper bound.
+    assert.equal(stats.minValues.long_s, long.slice(0, 32));
+    assert.ok(stats.maxValues.long_s > long);
+    assert.equal(stats.minValues.d, 0);
+    assert.equal(stats.maxValues.d, 2.25);
+  });
+
+  test('filtered scans skip files by stats and partition values and still return the right rows', async () => {
+    const t = table();
+    await t.create({ from: `SELECT range AS id, (range % 3)::INT AS p FROM range(0)`, partitionColumns: ['p'] });
+    for (let b = 0; b < 5; b++) await t.append(`SELECT range AS id, (range % 3)::INT AS p FROM range(${b * 100}, ${b * 100 + 100})`);
+    const all = await t.snapshot();
+    assert.equal(all.files.length, 15);
+    const plan = await t.scan({ filters: [{ column: 'id', op: '>=', value: 250 }, { column: 'id', op: '<', value: 260 }] });
+    assert.equal(plan.files.length, 3, 'only batch 2, all three partitions');
+    assert.equal(plan.skipped, 12);
+    const rows = await q(`SELECT id FROM (${plan.sql}) ORDER BY id`);
+    assert.deepEqual(rows.map((r) => Number(r.id)), [250, 251, 252, 253, 254, 255, 256, 257, 258, 259]);
+    const byPart = await t.scan({ filters: [{ column: 'p', op: '=', value: 1 }] });
+    assert.equal(byPart.files.length, 5);
+    const [c] = await q(`SELECT count(*)::INT AS n, min(p) AS lo, max(p) AS hi FROM (${byPart.sql})`);
+    assert.deepEqual(c, { n: 167, lo: 1, hi: 1 });
+  });
+});
+
+describe('partitions', () => {
+  test('values with reserved characters and NULL round-trip, typed from the schema', async () => {
+    const t = table();
+    const values = ['a:b', '100%', 'x y', 'a/b', 'k=v', "it's", 'ünï'];
+    const src = values.map((v, i) => `SELECT ${i} AS id, '${v.replace(/'/g, "''")}' AS s, DATE '2024-02-0${(i % 3) + 1}' AS d, TIMESTAMPTZ '2024-01-01 10:11:12+00' AS ts`).join(' UNION ALL ');
+    await t.create({ from: `${src} UNION ALL SELECT 99, NULL, NULL, NULL`, partitionColumns: ['s', 'd', 'ts'] });
+    const rows = await t.rows({ orderBy: 'id' });
+    assert.deepEqual(rows.map((r) => r.s), [...values, null]);
+    assert.equal(rows[0]!.d, '2024-02-01');
+    assert.equal(rows[0]!.ts, '2024-01-01 10:11:12+00');
+    assert.equal(rows[7]!.d, null);
+    const [types] = await q(`SELECT typeof(s) AS s, typeof(d) AS d, typeof(ts) AS ts FROM (${(await t.scan()).sql}) LIMIT 1`);
+    assert.deepEqual(types, { s: 'VARCHAR', d: 'DATE', ts: 'TIMESTAMP WITH TIME ZONE' });
+    const adds = logJson(t, 0).filter((a) => a.add).map((a) => a.add);
+    const nullAdd = adds.find((a) => a.partitionValues.s === null)!;
+    assert.match(decodeURIComponent(nullAdd.path), /^s=__HIVE_DEFAULT_PARTITION__\//);
+    for (const a of adds) assert.ok(existsSync(join(t.location, decodeURIComponent(a.path))), a.path);
+  });
+});
+
+describe('writes', () => {
+  test('idempotent appends through txn', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS batch WHERE false' });
+    assert.equal((await t.append('SELECT 1 AS batch', { txn: { appId: 'app', version: 1 } })).status, 'committed');
+    assert.equal((await t.append('SELECT 1 AS batch', { txn: { appId: 'app', version: 1 } })).status, 'skipped');
+    assert.equal((await t.append('SELECT 2 AS batch', { txn: { appId: 'app', version: 2 } })).status, 'committed');
+    assert.equal((await t.append('SELECT 3 AS batch', { txn: { appId: 'other', version: 1 } })).status, 'committed');
+    assert.deepEqual((await t.rows({ orderBy: 'batch' })).map((r) => r.batch), [1, 2, 3]);
+    assert.equal((await t.snapshot()).txns.get('app')?.version, 2);
+  });
+
+  test('schema evolution only when asked', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS a' });
+    await assert.rejects(t.append('SELECT 2 AS a, 3 AS b'), /lacks: b/);
+    await t.append('SELECT 2 AS a, 3 AS b', { mergeSchema: true });
+    await t.append('SELECT 4 AS b');
+    assert.deepEqual(await t.rows({ orderBy: 'a NULLS LAST' }), [{ a: 1, b: null }, { a: 2, b: 3 }, { a: null, b: 4 }]);
+  });
+
+  test('merge inserts new keys, updates matches with expressions, rewrites only files holding matches', async () => {
+    const t = table();
+    await t.create({ from: `SELECT 'k' || range AS sha256, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS first_seen, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS last_seen, ['zeek'] AS sources FROM range(0)` });
+    await t.append(`SELECT 'a' || range AS sha256, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS first_seen, TIMESTAMPTZ '2024-01-02 00:00:00+00' AS last_seen, ['zeek'] AS sources FROM range(100)`);
+    await t.append(`SELECT 'b' || range AS sha256, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS first_seen, TIMESTAMPTZ '2024-01-02 00:00:00+00' AS last_seen, ['zeek'] AS sources FROM range(100)`);
+    const before = await t.snapshot();
+    const out = await t.merge(
+      `SELECT * FROM (VALUES ('a5', TIMESTAMPTZ '2023-12-01 00:00:00+00', TIMESTAMPTZ '2024-03-01 00:00:00+00', ['eve']), ('c1', TIMESTAMPTZ '2024-02-01 00:00:00+00', TIMESTAMPTZ '2024-02-01 00:00:00+00', ['pcap'])) v(sha256, first_seen, last_seen, sources)`,
+      { on: ['sha256'], set: { first_seen: 'least(t.first_seen, s.first_seen)', last_seen: 'greatest(t.last_seen, s.last_seen)', sources: 'list_distinct(list_concat(t.sources, s.sources))' } },
+    );
+    assert.equal(out.status, 'committed');
+    const commit = logJson(t, out.version);
+    const removed = commit.filter((a) => a.remove).map((a) => a.remove.path);
+    const aFile = before.files.find((f) => JSON.parse(f.stats!).minValues.sha256.startsWith('a'))!;
+    assert.deepEqual(removed, [aFile.path], 'only the file holding a5 is rewritten');
+    const metrics = commit.find((a) => a.commitInfo).commitInfo.operationMetrics;
+    assert.equal(metrics.numTargetRowsUpdated, '1');
+    assert.equal(metrics.numTargetRowsInserted, '1');
+    const rows = await t.rows({ orderBy: 'sha256' });
+    assert.equal(rows.length, 201);
+    const a5 = rows.find((r) => r.sha256 === 'a5')!;
+    assert.equal(a5.first_seen, '2023-12-01 00:00:00+00');
+    assert.equal(a5.last_seen, '2024-03-01 00:00:00+00');
+    assert.deepEqual([...(a5.sources as string[])].sort(), ['eve', 'zeek']);
+    const c1 = rows.find((r) => r.sha256 === 'c1')!;
+    assert.deepEqual(c1.sources, ['pcap']);
+    assert.equal(rows.find((r) => r.sha256 === 'a6')!.last_seen, '2024-01-02 00:00:00+00');
+  });
+
+  test('merge refuses a source with duplicate keys', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS k, 1 AS v' });
+    await assert.rejects(t.merge('SELECT * FROM (VALUES (1, 2), (1, 3)) v(k, v)', { on: ['k'] }), /more than once/);
+  });
+
+  test('overwrite replaces rows; time travel by version and timestamp sees the past', async () => {
+    let now = Date.parse('2024-05-01T00:00:00Z');
+    const t = table({ clock: () => now });
+    await t.create({ from: 'SELECT range AS id FROM range(3)' });
+    now += 60_000;
+    await t.overwrite('SELECT 42 AS id');
+    assert.deepEqual(await t.rows(), [{ id: '42' }]);
+    assert.equal((await t.rows({ version: 0 })).length, 3);
+    assert.equal((await t.rows({ timestamp: Date.parse('2024-05-01T00:00:30Z') })).length, 3);
+    assert.equal((await t.rows({ timestamp: new Date('2024-05-01T00:01:00Z') })).length, 1);
+    await assert.rejects(t.rows({ timestamp: Date.parse('2024-04-01T00:00:00Z') }), /no version at or before/);
+    await assert.rejects(t.rows({ version: 7 }), /does not exist/);
+    const h = await t.history();
+    assert.deepEqual(h.map((e) => [e.version, e.operation, e.operationParameters.mode]), [[1, 'WRITE', 'Overwrite'], [0, 'CREATE TABLE AS SELECT', undefined]]);
+  });
+});
+
+describe('checkpoints', () => {
+  test('a checkpoint every N commits gives the same snapshot as replaying every JSON commit', async () => {
+    const t = table({ checkpointInterval: 5 });
+    await t.create({ from: 'SELECT 0 AS id, 0::INT AS p', partitionColumns: ['p'] });
+    for (let i = 1; i <= 12; i++) {
+      if (i % 4 === 0) await t.merge(`SELECT ${i - 1} AS id, 7::INT AS p`, { on: ['id'] });
+      else await t.append(`SELECT ${i} AS id, ${i % 2}::INT AS p`, { txn: { appId: 'w', version: i } });
+    }
+    const log = readdirSync(join(t.location, '_delta_log'));
+    assert.ok(log.includes('00000000000000000005.checkpoint.parquet'));
+    assert.ok(log.includes('00000000000000000010.checkpoint.parquet'));
+    assert.equal(JSON.parse(readFileSync(join(t.location, '_delta_log', '_last_checkpoint'), 'utf8')).version, 10);
+    const viaCheckpoint = await t.snapshot();
+    assert.equal(viaCheckpoint.segment.checkpoint?.version, 10);
+    // A copy without checkpoints replays JSON only.
+    const copy = join(dir, `copy${n++}`);
+    cpSync(t.location, copy, { recursive: true });
+    for (const f of readdirSync(join(copy, '_delta_log'))) if (!f.endsWith('.json')) rmSync(join(copy, '_delta_log', f));
+    const plain = new DeltaTable(new FsStorage(copy), engine.conn);
+    const viaJson = await plain.snapshot();
+    assert.equal(viaJson.segment.checkpoint, undefined);
+    const key = (s: typeof viaJson) => s.files.map((f) => `${f.path}|${JSON.stringify(f.partitionValues)}|${f.size}`).sort();
+    assert.deepEqual(key(viaCheckpoint), key(viaJson));
+    assert.deepEqual([...viaCheckpoint.txns.entries()].map(([k, v]) => [k, v.version]), [...viaJson.txns.entries()].map(([k, v]) => [k, v.version]));
+    assert.deepEqual(await t.rows({ orderBy: 'id' }), await plain.rows({ orderBy: 'id' }));
+    // The checkpoint has Spark's action columns, one action per row.
+    const cp = join(t.location, '_delta_log', '00000000000000000010.checkpoint.parquet');
+    const cols = (await q(`SELECT name FROM parquet_schema('${cp}') WHERE name IN ('txn','add','remove','metaData','protocol')`)).map((r) => r.name);
+    assert.deepEqual(cols.sort(), ['add', 'metaData', 'protocol', 'remove', 'txn']);
+    const [pv] = await q(`SELECT add.partitionValues['p'] AS p FROM read_parquet('${cp}') WHERE add IS NOT NULL LIMIT 1`);
+    assert.ok(pv && pv.p !== undefined);
+  });
+});
+
+describe('maintenance', () => {
+  test('optimize compacts small files without changing rows', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT range AS id, (range % 2)::INT AS p FROM range(0)', partitionColumns: ['p'] });
+    for (let i = 0; i < 6; i++) await t.append(`SELECT range AS id, (range % 2)::INT AS p FROM range(${i * 10}, ${i * 10 + 10})`);
+    const rowsBefore = await t.rows({ orderBy: 'id' });
+    const r = await optimize(t);
+    assert.equal(r.status, 'committed');
+    assert.equal(r.removed, 12);
+    assert.equal(r.added, 2);
+    assert.equal((await t.snapshot()).files.length, 2);
+    assert.deepEqual(await t.rows({ orderBy: 'id' }), rowsBefore);
+    const commit = logJson(t, r.version);
+    assert.ok(commit.filter((a) => a.add || a.remove).every((a) => (a.add ?? a.remove).dataChange === false));
+    assert.equal((await optimize(t)).status, 'skipped');
+  });
+
+  test('vacuum honours the retention and keeps what snapshots need', async () => {
+    let now = Date.now();
+    const t = table({ clock: () => now });
+    await t.create({ from: 'SELECT 1 AS id' });
+    await t.overwrite('SELECT 2 AS id');
+    const orphan = join(t.location, 'part-orphan.parquet');
+    writeFileSync(orphan, 'junk');
+    await assert.rejects(vacuum(t, { retentionHours: 1 }), /shorter than the table's 168 h/);
+    // Nothing is old enough yet.
+    assert.deepEqual((await vacuum(t)).deleted, []);
+    // Eight days later the removed file and the orphan go; the live file stays.
+    now += 8 * 24 * 3600 * 1000;
+    const old = new Date(now - 8 * 24 * 3600 * 1000 - 1000);
+    for (const f of readdirSync(t.location)) if (f.endsWith('.parquet')) utimesSync(join(t.location, f), old, old);
+    const dry = await vacuum(t, { dryRun: true });
+    assert.equal(dry.deleted.length, 2);
+    assert.ok(existsSync(orphan));
+    const done = await vacuum(t);
+    assert.deepEqual(done.deleted.sort(), dry.deleted.sort());
+    assert.ok(!existsSync(orphan));
+    assert.deepEqual(await t.rows(), [{ id: 2 }]);
+    await assert.rejects(t.rows({ version: 0 }), (e: unknown) => e instanceof DeltaError && e.kind === 'missing-file' && /part-/.test(e.message));
+  });
+});
+
+describe('bad input', () => {
+  async function twoVersions(): Promise<DeltaTable> {
+    const t = table({ checkpointInterval: 2 });
+    await t.create({ from: 'SELECT 1 AS id' });
+    await t.append('SELECT 2 AS id');
+    await t.append('SELECT 3 AS id');
+    return t;
+  }
+
+  test('a corrupt commit is an error naming the file', async () => {
+    const t = await twoVersions();
+    const commit = join(t.location, '_delta_log', '00000000000000000003.json');
+    writeFileSync(commit, '{"commitInfo":{}}\n{"add": {"path": 12\n');
+    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt' && e.message.includes('00000000000000000003.json'));
+  });
+
+  test('a truncated checkpoint is an error naming the file', async () => {
+    const t = await twoVersions();
+    const cp = join(t.location, '_delta_log', '00000000000000000002.checkpoint.parquet');
+    truncateSync(cp, 100);
+    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt' && e.message.includes('00000000000000000002.checkpoint.parquet'));
+  });
+
+  test('a data file the log names but storage lacks is an error naming it', async () => {
+    const t = await twoVersions();
+    const add = logJson(t, 1).find((a) => a.add)!.add;
+    rmSync(join(t.location, add.path));
+    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'missing-file' && e.message.includes(add.path));
+  });
+
+  test('a gap in the log is an error, not a silently shorter table', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS id' });
+    await t.append('SELECT 2 AS id');
+    await t.append('SELECT 3 AS id');
+    rmSync(join(t.location, '_delta_log', '00000000000000000001.json'));
+    await assert.rejects(t.rows(), /missing commit 1/);
+  });
+
+  test('features we cannot read are refused by name', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS id' });
+    const p = join(t.location, '_delta_log', '00000000000000000001.json');
+    writeFileSync(p, JSON.stringify({ protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['v2Checkpoint', 'typeWidening'], writerFeatures: ['v2Checkpoint'] } }) + '\n');
+    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'unsupported' && /v2Checkpoint, typeWidening/.test(e.message));
+    const t2 = table();
+    await t2.create({ from: 'SELECT 1 AS id', configuration: { 'delta.columnMapping.mode': 'id' } });
+    await assert.rejects(t2.rows(), /column mapping mode "id"/);
+    await assert.rejects(t2.append('SELECT 2 AS id'), /columnMapping/);
+  });
+
+  test('appendOnly tables refuse rewrites', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS id', configuration: { 'delta.appendOnly': 'true' } });
+    await t.append('SELECT 2 AS id');
+    await assert.rejects(t.overwrite('SELECT 3 AS id'), /appendOnly/);
+  });
+});
