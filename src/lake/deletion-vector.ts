@@ -1,12 +1,11 @@
 /**
- * Delta Lake deletion vectors (PROTOCOL.md "Deletion Vectors" and appendix "Deletion Vector
- * Format"): descriptor → bytes (inline Z85 or a framed, checksummed DV file) → sorted row indexes.
- * Every input is treated as hostile: failures are DeltaError, allocations are bounded by the bytes
- * present or by the cardinality the log declares.
+ * Delta deletion vectors (PROTOCOL.md "Deletion Vectors", appendix "Deletion Vector Format").
+ * Input is hostile: failures are DeltaError; allocations are bounded by the bytes present or
+ * by the cardinality the log declares.
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeltaError } from './error.js';
+import { DeltaError, type DeltaErrorKind } from './error.js';
 import type { Storage } from './storage.js';
 
 export interface DeletionVectorDescriptor {
@@ -17,80 +16,75 @@ export interface DeletionVectorDescriptor {
   cardinality: number;
 }
 
-// "Deletion Vector Format": the only magic the protocol defines (the "portable" 64-bit layout).
+// "Deletion Vector Format": the only magic the protocol defines (the portable 64-bit layout).
 const PORTABLE_MAGIC = 1681511377;
-// RoaringFormatSpec cookies; offsets are omitted with run containers below 4 containers.
+// RoaringFormatSpec: with run containers, the offset header is omitted below 4 containers.
 const COOKIE_NO_RUNS = 12346;
 const COOKIE_RUNS = 12347;
 const NO_OFFSET_THRESHOLD = 4;
 const ARRAY_MAX = 4096;
-// Run containers encode 65536 rows in 4 bytes, so bytes cannot bound the output: cap it
-// (8 bytes per row index, so 512 MiB) and refuse larger DVs rather than exhaust memory.
+// A run container encodes 65536 rows in 4 bytes, so bytes cannot bound the output: refuse DVs
+// of more than 2^26 rows (512 MiB as BigInt64Array) instead of exhausting memory.
 const MAX_CARDINALITY = 2 ** 26;
 
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 const Z85_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < Z85.length; i++) Z85_VALUE[Z85.charCodeAt(i)] = i;
 
-const corrupt = (msg: string, file?: string) => new DeltaError('corrupt', msg, file === undefined ? {} : { file });
+const fail = (kind: DeltaErrorKind, message: string, file?: string) =>
+  new DeltaError(kind, message, file === undefined ? {} : { file });
+const corrupt = (message: string, file?: string) => fail('corrupt', message, file);
+const tooLarge = (rows: number, file?: string) =>
+  fail('unsupported', `deletion vector of ${rows} rows (limit ${MAX_CARDINALITY})`, file);
 
 /** Unique id per the protocol: storageType + pathOrInlineDv (+ '@' + offset when present). */
 export function dvUniqueId(dv: DeletionVectorDescriptor): string {
-  // "Derived Fields": the '@offset' suffix only when offset is present (checkpoints give null).
-  return dv.offset == null ? `${dv.storageType}${dv.pathOrInlineDv}` : `${dv.storageType}${dv.pathOrInlineDv}@${dv.offset}`;
+  // "Derived Fields". Checkpoints read through parquet give null for an absent offset.
+  const id = `${dv.storageType}${dv.pathOrInlineDv}`;
+  return dv.offset == null ? id : `${id}@${dv.offset}`;
 }
 
-/** ZeroMQ RFC 32 (Z85): 5 characters → one big-endian 32-bit word. */
-export function decodeZ85(s: string): Uint8Array {
-  return z85(s);
-}
-
-function z85(s: string, file?: string): Uint8Array {
-  // Delta's codec requires 5-character alignment too and drops padding by sizeInBytes instead.
-  if (s.length % 5 !== 0) throw corrupt(`Z85 text of length ${s.length} is not a multiple of 5`, file);
+/** Z85 (ZeroMQ RFC 32): each 5 characters give one big-endian 32-bit word. */
+export function decodeZ85(s: string, file?: string): Uint8Array {
+  // Delta's codec also demands whole 5-character groups; it drops padding by sizeInBytes.
+  if (s.length % 5 !== 0) throw corrupt(`Z85 text length ${s.length} is not a multiple of 5`, file);
   const out = new Uint8Array((s.length / 5) * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < s.length; i += 5) {
     let v = 0;
     for (let j = i; j < i + 5; j++) {
-      const c = s.charCodeAt(j);
-      const d = c < 128 ? Z85_VALUE[c]! : -1;
+      const d = Z85_VALUE[s.charCodeAt(j)] ?? -1;
       if (d < 0) throw corrupt(`invalid Z85 character ${JSON.stringify(s[j])} at ${j}`, file);
       v = v * 85 + d;
     }
     if (v > 0xffffffff) throw corrupt(`Z85 group at ${i} overflows 32 bits`, file);
-    view.setUint32((i / 5) * 4, v, true);
+    view.setUint32((i / 5) * 4, v);
   }
   return out;
 }
 
 /**
  * Relative path (to the table root) of the DV file, or undefined for inline DVs.
- * Absolute-path ('p') DVs need `tableRoot` (Storage.root) and must lie under it.
+ * An absolute-path ('p') DV needs `tableRoot` (Storage.root) and must lie under it.
  */
 export function dvFilePath(dv: DeletionVectorDescriptor, tableRoot?: string): string | undefined {
   const id = dvUniqueId(dv);
   const p = dv.pathOrInlineDv;
-  switch (dv.storageType) {
-    case 'i':
-      return undefined;
-    case 'u': {
-      // "<random prefix - optional><base85 encoded uuid>": the UUID is the last 20 characters.
-      if (p.length < 20) throw corrupt(`'u' deletion vector path ${JSON.stringify(p)} is shorter than a Z85 UUID`, id);
-      const prefix = p.slice(0, -20);
-      if (/[/\\]/.test(prefix) || prefix === '.' || prefix === '..') throw corrupt(`bad deletion vector prefix ${JSON.stringify(prefix)}`, id);
-      const hex = Buffer.from(z85(p.slice(-20), id)).toString('hex');
-      const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-      return `${prefix ? prefix + '/' : ''}deletion_vector_${uuid}.bin`;
-    }
-    case 'p':
-      return underRoot(p, tableRoot, id);
-    default:
-      throw new DeltaError('unsupported', `deletion vector storageType ${JSON.stringify(dv.storageType)}`, { file: id });
-  }
+  if (dv.storageType === 'i') return undefined;
+  if (dv.storageType === 'p') return underRoot(p, tableRoot, id);
+  if (dv.storageType !== 'u') throw fail('unsupported', `DV storageType ${JSON.stringify(dv.storageType)}`, id);
+  // "<random prefix - optional><base85 encoded uuid>": the UUID is the last 20 characters and
+  // the prefix is a folder, so it must not be able to climb out of the table.
+  if (p.length < 20) throw corrupt(`'u' deletion vector path is shorter than a Z85 UUID`, id);
+  const prefix = p.slice(0, -20);
+  if (/[/\\]/.test(prefix) || prefix === '.' || prefix === '..')
+    throw corrupt(`bad deletion vector prefix ${JSON.stringify(prefix)}`, id);
+  const h = Buffer.from(decodeZ85(p.slice(-20), id)).toString('hex');
+  const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return `${prefix ? prefix + '/' : ''}deletion_vector_${uuid}.bin`;
 }
 
-/** Split a URI (or bare absolute path) into a comparable scheme+authority and a decoded path. */
+/** A URI (or bare absolute path) as a comparable scheme+authority and a decoded path. */
 function locate(s: string): { where: string; path: string } | undefined {
   try {
     const u = new URL(s.startsWith('/') ? `file://${s}` : s);
@@ -104,55 +98,54 @@ function locate(s: string): { where: string; path: string } | undefined {
 }
 
 function underRoot(p: string, root: string | undefined, id: string): string {
-  // "same format as the path field in add/remove": an absolute, URI-encoded path.
+  // 'p' has "the same format as the path field in add/remove": an absolute, URI-encoded path.
   const target = locate(p);
-  if (!target) throw corrupt(`'p' deletion vector path ${JSON.stringify(p)} is not an absolute URI`, id);
+  if (!target) throw corrupt(`'p' deletion vector path is not an absolute URI`, id);
   const base = root === undefined ? undefined : locate(root);
-  const rel =
-    base?.where !== target.where
-      ? undefined
-      : base.where === 'file:'
-        ? path.relative(base.path, target.path).split(path.sep).join('/')
-        : path.posix.relative(base.path, target.path);
+  let rel: string | undefined;
+  if (base?.where === target.where)
+    rel = base.where === 'file:'
+      ? path.relative(base.path, target.path).split(path.sep).join('/')
+      : path.posix.relative(base.path, target.path);
   if (!rel || rel === '..' || rel.startsWith('../') || path.isAbsolute(rel))
-    throw new DeltaError('unsupported', `deletion vector file outside the table root ${root ?? '(unknown)'}`, { file: p });
+    throw fail('unsupported', `deletion vector outside the table root ${root ?? '(unknown)'}`, p);
   return rel;
 }
 
 /** Sorted ascending row indexes (0-based row positions in the data file) that are deleted. */
 export async function readDeletionVector(storage: Storage, dv: DeletionVectorDescriptor): Promise<BigInt64Array> {
   const id = dvUniqueId(dv);
-  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  if (!count(dv.sizeInBytes) || !count(dv.cardinality) || (dv.offset != null && !count(dv.offset)))
+  // Checkpoint readers may hand over BIGINT columns as bigint.
+  const count = (v: unknown) => (typeof v === 'bigint' ? Number(v) : Number.isSafeInteger(v) ? (v as number) : NaN);
+  const [sizeInBytes, cardinality, offset] = [count(dv.sizeInBytes), count(dv.cardinality), count(dv.offset ?? 0)];
+  if (!(sizeInBytes >= 0 && cardinality >= 0 && offset >= 0))
     throw corrupt('deletion vector descriptor has a bad offset, sizeInBytes or cardinality', id);
-  if (dv.cardinality > MAX_CARDINALITY)
-    throw new DeltaError('unsupported', `deletion vector of ${dv.cardinality} rows (limit ${MAX_CARDINALITY})`, { file: id });
+  if (cardinality > MAX_CARDINALITY) throw tooLarge(cardinality, id);
   if (dv.storageType === 'i') {
-    // sizeInBytes is the size "before base85 encoding": the rest is alignment padding.
-    const bytes = z85(dv.pathOrInlineDv, id);
-    if (bytes.length < dv.sizeInBytes) throw corrupt(`inline deletion vector has ${bytes.length} bytes, not ${dv.sizeInBytes}`, id);
-    return parse(bytes.subarray(0, dv.sizeInBytes), id, dv.cardinality);
+    // sizeInBytes is the size "before base85 encoding": what follows it is alignment padding.
+    const bytes = decodeZ85(dv.pathOrInlineDv, id);
+    if (bytes.length < sizeInBytes) throw corrupt(`inline DV is shorter than ${sizeInBytes} bytes`, id);
+    return parse(bytes.subarray(0, sizeInBytes), id, cardinality);
   }
   const rel = dvFilePath(dv, storage.root)!;
   const file = `${storage.root.replace(/\/+$/, '')}/${rel}`;
   const data = await storage.read(rel);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  // "Deletion Vector File Storage Format" (big endian): version 1, then at `offset` each DV as
-  // dataSize, bitmapData, CRC-32(bitmapData). An absent offset means 0.
-  if (data[0] !== 1) throw corrupt(`deletion vector file format version ${data[0] ?? '(empty file)'}, expected 1`, file);
-  const at = dv.offset ?? 0;
-  if (at + 4 > data.length) throw corrupt(`deletion vector offset ${at} is past the end (${data.length} bytes)`, file);
-  const size = view.getUint32(at);
-  if (size !== dv.sizeInBytes) throw corrupt(`deletion vector at ${at} has ${size} bytes, the log says ${dv.sizeInBytes}`, file);
-  if (at + 8 + size > data.length) throw corrupt(`deletion vector at ${at} is truncated`, file);
-  const bitmap = data.subarray(at + 4, at + 4 + size);
-  if (crc32(bitmap) !== view.getUint32(at + 4 + size)) throw corrupt(`deletion vector at ${at} fails its CRC-32`, file);
-  return parse(bitmap, file, dv.cardinality);
+  // "Deletion Vector File Storage Format" (big endian): version byte 1, then at `offset` (0 when
+  // absent) dataSize, bitmapData and the CRC-32 of bitmapData.
+  if (data[0] !== 1) throw corrupt(`DV file version ${data[0] ?? '(empty file)'}, expected 1`, file);
+  if (offset + 4 > data.length) throw corrupt(`DV offset ${offset} is past the end`, file);
+  const size = view.getUint32(offset);
+  if (size !== sizeInBytes) throw corrupt(`DV at ${offset} has ${size} bytes, not ${sizeInBytes}`, file);
+  if (offset + 8 + size > data.length) throw corrupt(`DV at ${offset} is truncated`, file);
+  const bitmap = data.subarray(offset + 4, offset + 4 + size);
+  if (crc32(bitmap) !== view.getUint32(offset + 4 + size)) throw corrupt(`DV at ${offset} fails CRC-32`, file);
+  return parse(bitmap, file, cardinality);
 }
 
 let crcTable: Uint32Array | undefined;
+/** CRC-32 (IEEE, as java.util.zip.CRC32); zlib.crc32 would need Node >= 20.15. */
 function crc32(bytes: Uint8Array): number {
-  // Table-driven CRC-32 (IEEE, as java.util.zip.CRC32): zlib.crc32 needs Node >= 20.15.
   const t = (crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
     for (let k = 0; k < 8; k++) n = n & 1 ? 0xedb88320 ^ (n >>> 1) : n >>> 1;
     return n;
@@ -162,36 +155,32 @@ function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** Parse the RoaringBitmapArray serialization (magic + portable 64-bit Roaring) to sorted row indexes. */
+/** The RoaringBitmapArray serialization (magic + portable 64-bit Roaring) as sorted row indexes. */
 export function parseRoaringBitmapArray(bytes: Uint8Array, file?: string): BigInt64Array {
   return parse(bytes, file, undefined);
 }
 
-const ARRAY = 0;
-const BITMAP = 1;
-const RUN = 2;
-interface Container { base: bigint; kind: number; pos: number; n: number }
+const [ARRAY, BITMAP, RUN] = [0, 1, 2];
 
+/** Validates everything and totals the cardinality first, so only a checked size is allocated. */
 function parse(bytes: Uint8Array, file: string | undefined, expected: number | undefined): BigInt64Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   const take = (n: number): number => {
-    if (n > bytes.length - pos) throw corrupt(`roaring bitmap truncated at byte ${pos} (needs ${n} more of ${bytes.length})`, file);
-    pos += n;
-    return pos - n;
+    if (n > bytes.length - pos) throw corrupt(`roaring bitmap truncated at byte ${pos}`, file);
+    return (pos += n) - n;
   };
   const u16 = () => view.getUint16(take(2), true);
   const u32 = () => view.getUint32(take(4), true);
   const magic = u32();
   if (magic !== PORTABLE_MAGIC) throw corrupt(`unknown RoaringBitmapArray magic number ${magic}`, file);
   const buckets = u32() + u32() * 2 ** 32;
-  // Each bucket is at least a 4-byte key and an 8-byte empty bitmap.
-  if (buckets > (bytes.length - pos) / 12) throw corrupt(`RoaringBitmapArray claims ${buckets} buckets in ${bytes.length} bytes`, file);
-  const containers: Container[] = [];
+  // Each bucket takes at least a 4-byte key and an 8-byte empty bitmap.
+  if (buckets > (bytes.length - pos) / 12) throw corrupt(`RoaringBitmapArray claims ${buckets} buckets`, file);
+  const containers: { base: bigint; kind: number; at: number; n: number }[] = [];
   let total = 0;
-  let prevKey = -1;
-  for (let b = 0; b < buckets; b++) {
-    // "every key has a 0 as its most significant bit"; the 64-bit spec orders keys ascending.
+  for (let b = 0, prevKey = -1; b < buckets; b++) {
+    // Keys ascend (64-bit spec) and "every key has a 0 as its most significant bit" (Delta).
     const key = u32();
     if (key <= prevKey || key >= 2 ** 31) throw corrupt(`bucket key ${key} is out of order or negative`, file);
     prevKey = key;
@@ -201,15 +190,13 @@ function parse(bytes: Uint8Array, file: string | undefined, expected: number | u
     if (cookie === COOKIE_NO_RUNS) size = u32();
     else if ((cookie & 0xffff) === COOKIE_RUNS) {
       size = (cookie >>> 16) + 1;
-      const at = take((size + 7) >>> 3);
-      runs = bytes.subarray(at, at + ((size + 7) >>> 3));
+      runs = bytes.subarray(take((size + 7) >>> 3), pos);
     } else throw corrupt(`bad roaring cookie ${cookie}`, file);
     if (size > 65536) throw corrupt(`roaring bitmap claims ${size} containers`, file);
     const header = take(size * 4);
-    // Offsets duplicate what sequential reading yields (the reference readers skip them too).
+    // Offsets repeat what sequential reading finds (the reference readers skip them too).
     if (!runs || size >= NO_OFFSET_THRESHOLD) take(size * 4);
-    let prev = -1;
-    for (let i = 0; i < size; i++) {
+    for (let i = 0, prev = -1; i < size; i++) {
       const hi = view.getUint16(header + 4 * i, true);
       const card = view.getUint16(header + 4 * i + 2, true) + 1;
       if (hi <= prev) throw corrupt(`roaring container key ${hi} is out of order`, file);
@@ -220,8 +207,8 @@ function parse(bytes: Uint8Array, file: string | undefined, expected: number | u
         const n = u16();
         const at = take(4 * n);
         let sum = 0;
-        let next = 0; // sorted, disjoint runs keep the output sorted and unique
-        for (let r = 0; r < n; r++) {
+        for (let r = 0, next = 0; r < n; r++) {
+          // Sorted, disjoint runs keep the output sorted and unique.
           const start = view.getUint16(at + 4 * r, true);
           const len = view.getUint16(at + 4 * r + 2, true) + 1;
           if (start < next || start + len > 65536) throw corrupt(`bad run in ${where}`, file);
@@ -229,18 +216,19 @@ function parse(bytes: Uint8Array, file: string | undefined, expected: number | u
           sum += len;
         }
         if (sum !== card) throw corrupt(`${where} holds ${sum} values, its header says ${card}`, file);
-        containers.push({ base, kind: RUN, pos: at, n });
+        containers.push({ base, kind: RUN, at, n });
       } else if (card <= ARRAY_MAX) {
         const at = take(2 * card);
         for (let j = 1; j < card; j++)
-          if (view.getUint16(at + 2 * j, true) <= view.getUint16(at + 2 * j - 2, true)) throw corrupt(`unsorted array in ${where}`, file);
-        containers.push({ base, kind: ARRAY, pos: at, n: card });
+          if (view.getUint16(at + 2 * j, true) <= view.getUint16(at + 2 * j - 2, true))
+            throw corrupt(`unsorted array in ${where}`, file);
+        containers.push({ base, kind: ARRAY, at, n: card });
       } else {
         const at = take(8192);
         let bits = 0;
-        for (let w = 0; w < 2048; w++) bits += popcount(view.getUint32(at + 4 * w, true));
+        for (let w = 0; w < 2048; w++) for (let x = view.getUint32(at + 4 * w, true); x; x &= x - 1) bits++;
         if (bits !== card) throw corrupt(`${where} has ${bits} bits set, its header says ${card}`, file);
-        containers.push({ base, kind: BITMAP, pos: at, n: 2048 });
+        containers.push({ base, kind: BITMAP, at, n: 2048 });
       }
       total += card;
     }
@@ -248,27 +236,21 @@ function parse(bytes: Uint8Array, file: string | undefined, expected: number | u
   if (pos !== bytes.length) throw corrupt(`${bytes.length - pos} bytes after the RoaringBitmapArray`, file);
   if (expected !== undefined && total !== expected)
     throw corrupt(`deletion vector holds ${total} row indexes, the log says ${expected}`, file);
-  if (total > MAX_CARDINALITY) throw new DeltaError('unsupported', `deletion vector of ${total} rows (limit ${MAX_CARDINALITY})`, file === undefined ? {} : { file });
+  if (total > MAX_CARDINALITY) throw tooLarge(total, file);
   const out = new BigInt64Array(total);
   let o = 0;
-  for (const c of containers) {
-    if (c.kind === ARRAY) for (let j = 0; j < c.n; j++) out[o++] = c.base + BigInt(view.getUint16(c.pos + 2 * j, true));
-    else if (c.kind === RUN)
-      for (let r = 0; r < c.n; r++) {
-        const start = view.getUint16(c.pos + 4 * r, true);
-        const end = start + view.getUint16(c.pos + 4 * r + 2, true);
-        for (let v = start; v <= end; v++) out[o++] = c.base + BigInt(v);
+  for (const { base, kind, at, n } of containers) {
+    if (kind === ARRAY) for (let j = 0; j < n; j++) out[o++] = base + BigInt(view.getUint16(at + 2 * j, true));
+    else if (kind === RUN)
+      for (let r = 0; r < n; r++) {
+        const start = view.getUint16(at + 4 * r, true);
+        const end = start + view.getUint16(at + 4 * r + 2, true);
+        for (let v = start; v <= end; v++) out[o++] = base + BigInt(v);
       }
     else
-      for (let w = 0; w < 2048; w++)
-        for (let word = view.getUint32(c.pos + 4 * w, true); word !== 0; word &= word - 1)
-          out[o++] = c.base + BigInt(w * 32 + 31 - Math.clz32(word & -word));
+      for (let w = 0; w < n; w++)
+        for (let word = view.getUint32(at + 4 * w, true); word !== 0; word &= word - 1)
+          out[o++] = base + BigInt(w * 32 + 31 - Math.clz32(word & -word));
   }
   return out;
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }

@@ -39,7 +39,7 @@ export async function vacuum(table: DeltaTable, options: { retentionHours?: numb
   const keep = new Set<string>();
   const protect = (f: { path: string; deletionVector?: AddFile['deletionVector'] }): void => {
     keep.add(decodeDataPath(f.path, table.location));
-    const dv = f.deletionVector ? dvFilePath(f.deletionVector) : undefined;
+    const dv = f.deletionVector ? dvFilePath(f.deletionVector, table.location) : undefined;
     if (dv) keep.add(dv);
   };
   snapshot.files.forEach(protect);

@@ -113,6 +113,7 @@ export async function logSegment(storage: Storage, version?: number): Promise<Lo
   for (let v = from; v <= target; v++) {
     const c = commits.get(v);
     if (!c) {
+      if (v2Seen) throw new DeltaError('unsupported', 'table uses v2 checkpoints (table feature v2Checkpoint), which certhunt cannot read', { file: storage.root });
       throw new DeltaError('corrupt', `log is missing commit ${v} needed for version ${target}`, { file: `${storage.root}/${LOG_DIR}/${versionName(v)}.json` });
     }
     segCommits.push(c);

@@ -130,6 +130,8 @@ const expectedOf = (bucket: bigint, cs: Container[]) =>
   cs.flatMap((c) => c.values.map((v) => (bucket << 32n) + BigInt(c.key * 65536 + v)));
 const SAMPLE_ROWS = [...expectedOf(0n, BUCKET0), ...expectedOf(7n, BUCKET7)];
 
+// Every assert.ok carries a message: without one, Node re-parses the (tsx-compiled) source to
+// build it, which can stall a failing run for minutes.
 function assertCorrupt(fn: () => unknown, what: string): void {
   assert.throws(fn, (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt', what);
 }
@@ -295,7 +297,7 @@ function fullRuns(): Uint8Array {
 
 test('a bitmap of 2^32 rows in under 1 MB is refused before allocating', () => {
   const bytes = fullRuns();
-  assert.ok(bytes.length < 1_000_000);
+  assert.ok(bytes.length < 1_000_000, `${bytes.length} bytes`);
   assert.throws(() => parseRoaringBitmapArray(bytes), (e: unknown) => e instanceof DeltaError && e.kind === 'unsupported');
 });
 
@@ -352,6 +354,7 @@ test('readDeletionVector: hostile files and descriptors give corrupt errors nami
   files.set(name, bytes);
   await assertRejects(readDeletionVector(storage, { ...dv, cardinality: -1 }), 'corrupt');
   await assertRejects(readDeletionVector(storage, { ...dv, offset: 1.5 }), 'corrupt');
+  await assertRejects(readDeletionVector(storage, { ...dv, offset: -1 }), 'corrupt');
   const inline = { ...dv, storageType: 'i', offset: undefined };
   await assertRejects(readDeletionVector(storage, { ...inline, pathOrInlineDv: encodeZ85(huge), sizeInBytes: huge.length, cardinality: 5 }), 'corrupt');
   await assertRejects(readDeletionVector(storage, { ...inline, pathOrInlineDv: encodeZ85(SAMPLE).slice(0, -5) }), 'corrupt');
@@ -395,7 +398,8 @@ test('deltars table-with-dv-small: the DV marks exactly the rows the DELETE matc
   const values = new Set(/IN \(([^)]*)\)/.exec(del.operationParameters.predicate)![1]!.split(',').map(Number));
   const add = log.flatMap((c) => c.actions).map((a) => a.add as Add | undefined).find((a) => a?.deletionVector)!;
   const dv = add.deletionVector!;
-  assert.ok(existsSync(join(table, dvFilePath(dv)!)));
+  const dvPath = join(table, dvFilePath(dv)!);
+  assert.ok(existsSync(dvPath), `${dvPath} exists`);
   const deleted = await readDeletionVector(new FsStorage(table), dv);
   assert.equal(deleted.length, Number(del.operationMetrics.numDeletedRows));
   const rows = await rowsOf(join(table, add.path), 'value');
@@ -417,7 +421,7 @@ test('golden dv-partitioned-with-checkpoint: every DV matches its file and the D
     assert.equal(BigInt(rows.size), numRecords);
     for (let i = 0; i < deleted.length; i++) {
       assert.ok(deleted[i]! >= 0n && deleted[i]! < numRecords, `${deleted[i]} within ${numRecords} rows of ${file.path}`);
-      if (i > 0) assert.ok(deleted[i - 1]! < deleted[i]!);
+      if (i > 0) assert.ok(deleted[i - 1]! < deleted[i]!, 'ascending and unique');
     }
     const expected = [...rows].filter(([, v]) => deletedValues.has(v)).map(([r]) => r).sort((x, y) => (x < y ? -1 : 1));
     assert.deepEqual([...deleted], expected, file.path);
@@ -439,4 +443,25 @@ test('golden dv-partitioned-with-checkpoint: every DV matches its file and the D
     }
   }
   assert.ok(adds > 0 && removes > 0, `decoded ${adds} add and ${removes} remove deletion vectors`);
+
+  // The v10 checkpoint holds the same descriptors with cardinality as a parquet BIGINT.
+  const ids = new Set(commits(table).filter((c) => c.version <= 10).flatMap((c) => c.actions)
+    .filter((a) => a.add?.deletionVector).map((a) => dvUniqueId(a.add.deletionVector)));
+  const inst = await DuckDBInstance.create(':memory:');
+  const c = await inst.connect();
+  try {
+    const checkpoint = join(table, '_delta_log', '00000000000000000010.checkpoint.parquet');
+    const sql = `select add.deletionVector as dv, add.stats as stats from read_parquet('${checkpoint}') where add.deletionVector is not null`;
+    const rows = (await c.runAndReadAll(sql)).getRowObjectsJS() as { dv: DeletionVectorDescriptor; stats: string }[];
+    assert.ok(rows.length > 0, 'checkpoint has deletion vectors');
+    for (const { dv, stats } of rows) {
+      assert.ok(ids.has(dvUniqueId(dv)), `${dvUniqueId(dv)} was added by a commit up to v10`);
+      const deleted = await readDeletionVector(storage, dv);
+      assert.equal(BigInt(deleted.length), BigInt(dv.cardinality));
+      assert.ok(deleted.every((r) => r < BigInt(JSON.parse(stats).numRecords)), 'within numRecords');
+    }
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
 });
