@@ -62,7 +62,8 @@ export async function writeCheckpoint(conn: DuckDBConnection, storage: Storage, 
       sizeInBytes,
       numOfAddFiles: snapshot.files.length,
     };
-    // Never move the hint backwards when two writers checkpoint at once.
+    // Avoid moving the hint backwards when two writers checkpoint at once. The check is not
+    // atomic; a stale hint only costs readers a longer listing, never correctness.
     const old = await storage.readIfExists(LAST_CHECKPOINT);
     let oldVersion = -1;
     try {

@@ -3,7 +3,6 @@ import { tombstoneRetention } from './checkpoint.js';
 import { dvFilePath } from './deletion-vector.js';
 import { DeltaError } from './error.js';
 import { LOG_DIR } from './log-path.js';
-import { planScan } from './scan.js';
 import { decodeDataPath, fileKey } from './snapshot.js';
 import { removeOf, type DeltaTable } from './table.js';
 import { writeDataFiles } from './write.js';
@@ -98,7 +97,7 @@ export async function optimize(table: DeltaTable, options: { targetBytes?: numbe
       }
       for (const bin of bins) {
         if (bin.length < 2) continue;
-        const plan = await planScan({ ...snapshot, files: bin }, table.storage, async (sql) => (await table.conn.runAndReadAll(`SELECT * FROM (${sql}) LIMIT 0`)).columnNames());
+        const plan = await table.scan({ snapshot: { ...snapshot, files: bin } });
         const adds = await writeDataFiles(table.conn, table.storage, plan.sql, snapshot.schema, {
           partitionColumns: snapshot.metadata.partitionColumns,
           clock: () => table.now(),

@@ -75,6 +75,7 @@ export class FsStorage implements Storage {
     await writeDurably(tmp, data);
     try {
       await fs.link(tmp, target);
+      await syncDir(path.dirname(target));
       return true;
     } catch (e) {
       if (isCode(e, 'EEXIST')) return false;
@@ -90,6 +91,7 @@ export class FsStorage implements Storage {
     const tmp = path.join(path.dirname(target), `.tmp-${randomUUID()}`);
     await writeDurably(tmp, data);
     await fs.rename(tmp, target);
+    await syncDir(path.dirname(target));
   }
 
   async putFile(p: string, localFile: string): Promise<void> {
@@ -98,12 +100,21 @@ export class FsStorage implements Storage {
     await fs.mkdir(path.dirname(target), { recursive: true });
     if (path.resolve(localFile).startsWith(this.root + path.sep)) {
       // A scratch file inside the table: renaming it is atomic and costs no copy.
+      await syncFile(localFile);
       await fs.rename(localFile, target);
+      await syncDir(path.dirname(target));
       return;
     }
     const tmp = path.join(path.dirname(target), `.tmp-${randomUUID()}`);
     await fs.copyFile(localFile, tmp);
+    await syncFile(tmp);
     await fs.rename(tmp, target);
+    await syncDir(path.dirname(target));
+  }
+
+  async sync(p: string): Promise<void> {
+    await syncFile(this.abs(p));
+    await syncDir(path.dirname(this.abs(p)));
   }
 
   async delete(p: string): Promise<void> {
@@ -128,6 +139,28 @@ async function writeDurably(file: string, data: Uint8Array): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsync a folder so a new name in it (link, rename) survives a machine crash. */
+async function syncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on folders; the rename itself is still atomic.
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -78,6 +78,9 @@ const UPLOAD_ATTEMPTS = 3;
 export class S3Storage implements Storage {
   readonly root: string;
   readonly writesInPlace = false;
+
+  /** Objects are durable once PutObject returns; nothing is written in place. */
+  async sync(): Promise<void> {}
   readonly bucket: string;
   /** Key prefix of the root, without trailing '/'; '' for the bucket's root. */
   readonly prefix: string;

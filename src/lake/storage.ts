@@ -46,4 +46,9 @@ export interface Storage {
   stagingPath(path: string): Promise<string>;
   /** True when stagingPath is already the final place and no upload is needed. */
   readonly writesInPlace: boolean;
+  /**
+   * Make a file written in place (writesInPlace) survive a machine crash before a commit names
+   * it: the commit is durable, so what it points to must be too. A no-op where uploads are.
+   */
+  sync(path: string): Promise<void>;
 }

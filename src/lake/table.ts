@@ -89,7 +89,7 @@ export class DeltaTable {
   }
 
   /** A DuckDB query over a snapshot's rows; files are pruned with `filters` first. */
-  async scan(options: { snapshot?: Snapshot; version?: number; timestamp?: number | Date; filters?: Filter[]; columns?: string[] } = {}): Promise<ScanPlan> {
+  async scan(options: { snapshot?: Snapshot; version?: number; timestamp?: number | Date; filters?: Filter[]; columns?: string[]; fileColumn?: string } = {}): Promise<ScanPlan> {
     const snapshot = options.snapshot ?? (await this.snapshot(options));
     return planScan(snapshot, this.storage, (sql) => this.describe(sql), options);
   }
@@ -296,7 +296,6 @@ const FILE_COLUMN = '__certhunt_file';
 
 async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, options: MergeOptions): Promise<Prepared> {
   const conn = table.conn;
-  const describe = async (sql: string): Promise<string[]> => (await conn.runAndReadAll(`SELECT * FROM (${sql}) LIMIT 0`)).columnNames();
   const keys = options.on;
   const aligned = await alignToSchema(conn, source, snapshot.schema, options.mergeSchema ?? false);
   const schema = aligned.schema;
@@ -325,7 +324,7 @@ async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, 
     const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
     const affected: AddFile[] = [];
     if (candidates.length) {
-      const plan = await planScan({ ...snapshot, files: candidates }, table.storage, describe, { fileColumn: FILE_COLUMN });
+      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN });
       const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
       for (const h of hits) affected.push(candidates[Number(h.i)]!);
     }
@@ -334,7 +333,7 @@ async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, 
     let rewrite = `SELECT * FROM ${src} WHERE false`;
     let updated = '0';
     if (affected.length) {
-      const plan = await planScan({ ...snapshot, files: affected }, table.storage, describe);
+      const plan = await table.scan({ snapshot: { ...snapshot, files: affected } });
       await conn.run(`CREATE TEMP TABLE ${tgt} AS ${plan.sql}`);
       const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
       const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);

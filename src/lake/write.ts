@@ -154,7 +154,8 @@ async function writeOne(
     await fs.rm(local, { force: true });
     return undefined;
   }
-  if (!storage.writesInPlace) {
+  if (storage.writesInPlace) await storage.sync(path);
+  else {
     await storage.putFile(path, local);
     await fs.rm(local, { force: true });
   }

@@ -28,6 +28,8 @@ const INTERVAL = 10;
 
 let root: string;
 let engine: Engine;
+/** Writers still running; a failing test must not leave them behind. */
+const live = new Set<ChildProcess>();
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'certhunt-durability-'));
@@ -35,6 +37,7 @@ before(async () => {
 });
 
 after(() => {
+  for (const child of live) child.kill('SIGKILL');
   engine?.close();
   if (root) rmSync(root, { recursive: true, force: true });
 });
@@ -45,6 +48,7 @@ interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   lines: string[];
+  times: number[];
   stderr: string;
   /** ms since spawn at which `ready` / `done` were read, and at which the process was gone. */
   readyAt?: number;
@@ -59,7 +63,11 @@ interface Running {
   result: Promise<RunResult>;
 }
 
-type Kill = { from: 'spawn' | 'ready'; ms: number };
+/**
+ * When to SIGKILL: `ms` after spawn, after the `ready` line, or after the report of append `k`
+ * (committed or skipped), the last aiming a kill into the next append.
+ */
+type Kill = { from: 'spawn' | 'ready'; ms: number } | { from: 'report'; k: number; ms: number };
 
 function startWriter(args: (string | number)[], options: { waitGo?: boolean; kill?: Kill } = {}): Running {
   const t0 = performance.now();
@@ -67,7 +75,9 @@ function startWriter(args: (string | number)[], options: { waitGo?: boolean; kil
     cwd: PROJECT,
     stdio: [options.waitGo ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   const lines: string[] = [];
+  const times: number[] = []; // ms since spawn at which each line was read
   let stderr = '';
   let partial = '';
   let readyAt: number | undefined;
@@ -100,6 +110,10 @@ function startWriter(args: (string | number)[], options: { waitGo?: boolean; kil
         if (options.kill?.from === 'ready') killTimer = setTimeout(kill, options.kill.ms);
         readyResolve();
       } else if (line === 'done') doneAt = performance.now() - t0;
+      else if (options.kill?.from === 'report' && / (\d+) /.exec(line)?.[1] === String(options.kill.k)) {
+        killTimer = setTimeout(kill, options.kill.ms);
+      }
+      times.push(performance.now() - t0);
     }
   });
   child.stderr!.setEncoding('utf8');
@@ -108,14 +122,19 @@ function startWriter(args: (string | number)[], options: { waitGo?: boolean; kil
     child.once('error', reject);
     // 'close': the process is gone and its pipes are drained, so every line it wrote is in `lines`.
     child.once('close', (code, signal) => {
+      live.delete(child);
       clearTimeout(killTimer);
       clearTimeout(watchdog);
-      if (partial) lines.push(partial);
+      if (partial) {
+        lines.push(partial);
+        times.push(performance.now() - t0);
+      }
       readyReject(new Error(`writer exited before ready (code ${code}, signal ${signal}): ${stderr}`));
       resolve({
         code,
         signal,
         lines,
+        times,
         stderr,
         exitAt: performance.now() - t0,
         killed,
@@ -341,29 +360,47 @@ async function verifyCrashTable(dir: string): Promise<{ m: number; checkpoints: 
 }
 
 test('SIGKILL at random moments leaves whole batches only; re-runs finish the table exactly once', { timeout: 360_000 }, async () => {
-  // One un-killed run sets the range the kill delays are drawn from.
-  const baselineDir = join(root, 'crash-baseline');
-  const baseline = await startWriter(crashArgs(baselineDir)).result;
-  assertCleanExit(baseline, 'baseline run');
-  assert.deepEqual(reports(baseline.lines), range(1, CRASH_BATCHES).map((k) => ({ status: 'committed', k, version: k })));
-  assert.deepEqual(await verifyCrashTable(baselineDir), { m: CRASH_BATCHES, checkpoints: range(1, CRASH_BATCHES / INTERVAL).map((i) => i * INTERVAL) });
-  rmSync(baselineDir, { recursive: true, force: true });
+  // Un-killed runs set the range the kill delays are drawn from. Two, keeping the faster: the
+  // first may pay for cold caches (tsx's compile cache, the page cache).
+  let fastest: RunResult | undefined;
+  for (const n of [1, 2]) {
+    const baselineDir = join(root, `crash-baseline-${n}`);
+    const run = await startWriter(crashArgs(baselineDir)).result;
+    assertCleanExit(run, 'baseline run');
+    assert.deepEqual(reports(run.lines), range(1, CRASH_BATCHES).map((k) => ({ status: 'committed', k, version: k })));
+    assert.deepEqual(await verifyCrashTable(baselineDir), { m: CRASH_BATCHES, checkpoints: range(1, CRASH_BATCHES / INTERVAL).map((i) => i * INTERVAL) });
+    rmSync(baselineDir, { recursive: true, force: true });
+    if (!fastest || run.exitAt < fastest.exitAt) fastest = run;
+  }
+  const baseline = fastest!;
   const total = baseline.exitAt;
   const appending = baseline.exitAt - baseline.readyAt!;
+  // How long an append that also writes a checkpoint took (from the report before it to its own).
+  const reportAt = (k: number): number => baseline.times[baseline.lines.findIndex((l) => l.startsWith(`committed ${k} `))]!;
+  const checkpointAppend = Math.max(...range(1, CRASH_BATCHES / INTERVAL).map((j) => reportAt(j * INTERVAL) - reportAt(j * INTERVAL - 1)));
 
   const MAX_TRIALS = 20;
-  const BUDGET_MS = 150_000; // stop starting trials after this; the counts are printed
+  const BUDGET_MS = 130_000; // stop starting trials after this; the counts are printed
   const started = performance.now();
-  const stats = { trials: 0, kills: 0, startup: 0, midRun: 0, afterDone: 0, finished: 0, atCheckpointVersion: 0, checkpointLost: 0, reruns: 0 };
+  const stats = { trials: 0, kills: 0, startup: 0, midRun: 0, afterDone: 0, finished: 0, atCheckpointVersion: 0, checkpointLost: 0, reruns: 0, aimed: 0 };
   for (let trial = 0; trial < MAX_TRIALS && performance.now() - started < BUDGET_MS; trial++) {
     stats.trials++;
     const dir = join(root, `crash-${trial}`);
     const attempts = 1 + (trial % 3); // 1, 2 or 3 killed runs before the final one
     let m = 0;
     for (let a = 0; a < attempts; a++) {
-      // First run: anywhere from spawn to the end (startup and create included). Re-runs: from
-      // `ready`, over the span the appends took; a re-run skips what is there, so later kills miss.
-      const kill: Kill = a === 0 ? { from: 'spawn', ms: Math.random() * total } : { from: 'ready', ms: Math.random() * appending };
+      // Three kinds of kill, in turn: anywhere from spawn to the end of a whole run (startup and
+      // create included); from `ready` over the span the appends took (a re-run skips what is
+      // there first, so some of these miss); and aimed at an append that writes a checkpoint
+      // (its data file, commit and checkpoint), which random kills alone hit rarely.
+      const kind = (trial + a) % 3;
+      const next = range(1, CRASH_BATCHES / INTERVAL).map((j) => j * INTERVAL).filter((c) => c > m);
+      const aimAt = next[Math.floor(Math.random() * next.length)];
+      const kill: Kill =
+        kind === 0 ? { from: 'spawn', ms: Math.random() * total }
+        : kind === 1 || aimAt === undefined ? { from: 'ready', ms: Math.random() * appending }
+        : { from: 'report', k: aimAt - 1, ms: Math.random() * checkpointAppend };
+      if (kill.from === 'report') stats.aimed++;
       const r = await startWriter(crashArgs(dir), { kill }).result;
       if (a > 0) stats.reruns++;
       const acked = reports(r.lines);
@@ -383,7 +420,10 @@ test('SIGKILL at random moments leaves whole batches only; re-runs finish the ta
         assertCleanExit(r, `trial ${trial} run ${a} (finished before its kill)`);
         stats.finished++;
       }
-      const state = await verifyCrashTable(dir);
+      const state = await verifyCrashTable(dir).catch((e: Error) => {
+        const how = r.signal === 'SIGKILL' ? `killed (${JSON.stringify(kill)})` : 'finished';
+        throw new Error(`trial ${trial} run ${a}, ${how} after: ${r.lines.slice(-3).join(' | ')}: ${e.message}`, { cause: e });
+      });
       assert.ok(
         state.m >= floor && state.m <= Math.min(floor + 1, CRASH_BATCHES),
         `trial ${trial} run ${a}: table holds ${state.m} batches; the writer had acknowledged ${floor}`,
@@ -403,13 +443,15 @@ test('SIGKILL at random moments leaves whole batches only; re-runs finish the ta
     );
     const done = await verifyCrashTable(dir);
     assert.equal(done.m, CRASH_BATCHES);
-    // Checkpoints a kill prevented stay missing (the next interval writes one); the last is there.
-    assert.ok(done.checkpoints.includes(CRASH_BATCHES));
+    // A checkpoint a kill prevented stays missing (the next interval writes one); when the final
+    // run committed batch 50 itself, it wrote checkpoint 50.
+    if (m < CRASH_BATCHES) assert.ok(done.checkpoints.includes(CRASH_BATCHES), `trial ${trial}: no checkpoint at ${CRASH_BATCHES}`);
     rmSync(dir, { recursive: true, force: true });
   }
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `# crash: baseline run ${Math.round(total)} ms (appends ${Math.round(appending)} ms); ${stats.trials} trials, ${stats.reruns} re-runs, ` +
+    `# crash: baseline run ${Math.round(total)} ms (appends ${Math.round(appending)} ms, a checkpointing append ${Math.round(checkpointAppend)} ms); ` +
+      `${stats.trials} trials, ${stats.reruns} re-runs, ${stats.aimed} kills aimed at a checkpointing append; ` +
       `${stats.kills} kills: ${stats.midRun} mid-run, ${stats.startup} during startup/create, ${stats.afterDone} after the last append; ` +
       `${stats.finished} runs finished before their kill; ${stats.atCheckpointVersion} kills right after a checkpoint-version commit ` +
       `(${stats.checkpointLost} of them before the checkpoint was in place); ${secs} s`,
@@ -476,10 +518,12 @@ test('two processes appending at once: 200 commits, every batch once, checkpoint
   assertWholeBatches(batches(rows, (bt) => (bt <= N ? 'writer-A' : 'writer-B')), range(1, 2 * N), ROWS);
 
   // Every 10th version has a checkpoint (written by whichever writer committed it), each equal to
-  // a replay of the JSON log, and the hint points at the last one.
+  // a replay of the JSON log. `_last_checkpoint` names one of them (verifyCheckpoints): two
+  // writers checkpointing at once may leave it a step behind, which the protocol allows, and
+  // the latest snapshot still starts from checkpoint 200.
   const cps = await verifyCheckpoints(dir, t);
   assert.deepEqual(cps, range(1, (2 * N) / INTERVAL).map((i) => ({ version: i * INTERVAL, rows: i * INTERVAL * ROWS })));
-  assert.equal(JSON.parse(readFileSync(join(dir, '_delta_log', '_last_checkpoint'), 'utf8')).version, 2 * N);
+  assert.ok(existsSync(join(dir, '_delta_log', '_last_checkpoint')));
   assert.equal(snap.segment.checkpoint?.version, 2 * N);
   rmSync(dir, { recursive: true, force: true });
 });
