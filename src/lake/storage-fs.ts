@@ -36,14 +36,24 @@ export class FsStorage implements Storage {
     // The prefix is a path prefix, not necessarily a folder: list the folder that holds it.
     const slash = prefix.lastIndexOf('/');
     const dir = slash >= 0 ? prefix.slice(0, slash) : '';
-    const out: FileInfo[] = [];
-    await this.walk(dir, prefix, out);
-    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const names: string[] = [];
+    await this.walk(dir, prefix, names);
     const after = options.startAfter;
-    return after === undefined ? out : out.filter((f) => f.path > after);
+    // Filter before stat: a log of thousands of commits is listed to find a handful.
+    const wanted = (after === undefined ? names : names.filter((p) => p > after)).sort();
+    const out: FileInfo[] = [];
+    for (const rel of wanted) {
+      try {
+        const st = await fs.stat(this.abs(rel));
+        out.push({ path: rel, size: st.size, modified: st.mtimeMs });
+      } catch (e) {
+        if (!isCode(e, 'ENOENT')) throw e; // deleted while listing (vacuum): skip
+      }
+    }
+    return out;
   }
 
-  private async walk(dir: string, prefix: string, out: FileInfo[]): Promise<void> {
+  private async walk(dir: string, prefix: string, out: string[]): Promise<void> {
     let entries: import('node:fs').Dirent[];
     try {
       entries = await fs.readdir(this.abs(dir), { withFileTypes: true });
@@ -55,14 +65,7 @@ export class FsStorage implements Storage {
       const rel = dir ? `${dir}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
         if (rel.startsWith(prefix) || prefix.startsWith(rel + '/')) await this.walk(rel, prefix, out);
-      } else if (entry.isFile() && rel.startsWith(prefix)) {
-        try {
-          const st = await fs.stat(this.abs(rel));
-          out.push({ path: rel, size: st.size, modified: st.mtimeMs });
-        } catch (e) {
-          if (!isCode(e, 'ENOENT')) throw e; // deleted while listing (vacuum): skip
-        }
-      }
+      } else if (entry.isFile() && rel.startsWith(prefix)) out.push(rel);
     }
   }
 
