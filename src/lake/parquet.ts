@@ -59,7 +59,10 @@ export async function writeParquet(
   dataSchema: StructType,
 ): Promise<WrittenFile> {
   try {
-    await conn.run(`COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy)`);
+    // Spark refuses dates before 1582 in Parquet files that do not say which Spark wrote them
+    // (it cannot tell Julian from proleptic Gregorian). DuckDB writes proleptic Gregorian, as
+    // Spark 3 does, so the file says so in the key Spark reads.
+    await conn.run(`COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, KV_METADATA {'org.apache.spark.version': '3.5.0'})`);
   } catch (e) {
     throw new DeltaError('invalid', `cannot write data file: ${firstLine(e)}`, { file: localFile, cause: e });
   }

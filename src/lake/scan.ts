@@ -45,7 +45,7 @@ export async function planScan(
   for (const f of filters) {
     if (!fields.some((x) => x.name === f.column)) throw new DeltaError('invalid', `no column "${f.column}" in table`, { file: storage.root });
   }
-  const files = snapshot.files.filter((add) => mayMatch(add, filters, fields, partCols));
+  const files = snapshot.files.filter((add) => mayMatch(add, filters, fields, partCols, mapped));
   const emptySelect = `SELECT ${wanted.map((c) => `CAST(NULL AS ${duckdbType(field(fields, c).type)}) AS ${quoteIdent(c)}`).join(', ')} WHERE false`;
   if (files.length === 0) return { sql: emptySelect, files, skipped: snapshot.files.length };
 
@@ -57,7 +57,7 @@ export async function planScan(
     const local = locals[i] as string;
     // With a file column every file is read on its own, tagged with its index in `files`.
     if (add.deletionVector || options.fileColumn) return singles.push({ add, local, index: i });
-    const key = JSON.stringify(snapshot.metadata.partitionColumns.map((c) => add.partitionValues[c] ?? null));
+    const key = JSON.stringify(snapshot.metadata.partitionColumns.map((c) => partitionValue(add, field(fields, c), mapped)));
     const g = groups.get(key);
     if (g) g.locals.push(local);
     else groups.set(key, { add, locals: [local] });
@@ -171,7 +171,7 @@ function literal(v: unknown): string {
  * May this file hold a row matching every filter? Uses partition values and min/max/nullCount
  * stats; anything unknown (no stats, a type we do not compare) keeps the file.
  */
-export function mayMatch(add: AddFile, filters: Filter[], fields: StructField[], partCols: Set<string>): boolean {
+export function mayMatch(add: AddFile, filters: Filter[], fields: StructField[], partCols: Set<string>, mapped = false): boolean {
   if (filters.length === 0) return true;
   let stats: { numRecords?: number; minValues?: Record<string, unknown>; maxValues?: Record<string, unknown>; nullCount?: Record<string, unknown> } | undefined;
   if (add.stats) {
@@ -182,17 +182,20 @@ export function mayMatch(add: AddFile, filters: Filter[], fields: StructField[],
     }
   }
   for (const f of filters) {
-    const t = fields.find((x) => x.name === f.column)?.type;
-    if (typeof t !== 'string') continue;
+    const fieldOf = fields.find((x) => x.name === f.column);
+    const t = fieldOf?.type;
+    if (!fieldOf || typeof t !== 'string') continue;
     if (partCols.has(f.column)) {
-      const v = add.partitionValues[f.column] ?? null;
+      const v = partitionValue(add, fieldOf, mapped);
       if (!rangeMayMatch(f, v, v, v === null ? 1 : 0, 1, t)) return false;
       continue;
     }
     if (!stats) continue;
-    const nulls = typeof stats.nullCount?.[f.column] === 'number' ? (stats.nullCount[f.column] as number) : undefined;
-    const lo = stats.minValues?.[f.column];
-    const hi = stats.maxValues?.[f.column];
+    // With column mapping, stats are keyed by physical name too.
+    const key = mapped ? physicalName(fieldOf) : f.column;
+    const nulls = typeof stats.nullCount?.[key] === 'number' ? (stats.nullCount[key] as number) : undefined;
+    const lo = stats.minValues?.[key];
+    const hi = stats.maxValues?.[key];
     if (!rangeMayMatch(f, lo ?? undefined, hi ?? undefined, nulls, stats.numRecords, t)) return false;
   }
   return true;

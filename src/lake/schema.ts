@@ -206,8 +206,11 @@ export function partitionValueSql(value: string | null | undefined, t: DeltaType
 export function partitionValueString(text: string | null, t: DeltaType): string | null {
   if (text === null) return null;
   if (t === 'timestamp') {
-    // DuckDB prints TIMESTAMPTZ as '2021-09-08 11:11:11+00'; Delta wants no zone, UTC implied.
-    return text.replace(/\+00(:00)?$/, '');
+    // ISO-8601 in UTC with a Z (PROTOCOL.md "Partition Value Serialization"): the zone-less
+    // form is read in the reader's session time zone by Spark. DuckDB prints
+    // '2021-09-08 11:11:11.5+00'; Spark writes '2021-09-08T11:11:11.500000Z'.
+    const m = /^(-?\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00(?::00)?$/.exec(text);
+    if (m) return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}Z`;
   }
   return text;
 }

@@ -320,7 +320,7 @@ async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, 
     const numericKey = (k: string): boolean => /^(long|integer|short|byte|float|double|decimal)/.test(String(snapshot.schema.fields.find((f) => f.name === k)?.type));
     const typed = filters.map((f) => (numericKey(f.column) ? { ...f, value: Number(f.value) } : f));
     const partCols = new Set(snapshot.metadata.partitionColumns);
-    const candidates = typed.length ? snapshot.files.filter((f) => mayMatch(f, typed, snapshot.schema.fields, partCols)) : [];
+    const candidates = typed.length ? snapshot.files.filter((f) => mayMatch(f, typed, snapshot.schema.fields, partCols)) : []; // column-mapped tables are refused for writes
     const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
     const affected: AddFile[] = [];
     if (candidates.length) {

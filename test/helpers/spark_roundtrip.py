@@ -105,12 +105,25 @@ def wire(v, t):
     raise TypeError("no wire form for %s" % t)
 
 
-def read_table(spark, path, version=None):
+def read_table(spark, path, version=None, conf=None):
+    """Rows in wire form. `conf`: session settings for this read only, e.g. another
+    spark.sql.session.timeZone (the wire form stays UTC: it shows the instants Spark understood)."""
     r = spark.read.format("delta")
     if version is not None:
         r = r.option("versionAsOf", int(version))
-    df = r.load(path)
-    rows = [{f.name: wire(row[i], f.dataType) for i, f in enumerate(df.schema.fields)} for row in df.collect()]
+    saved = {k: spark.conf.get(k, None) for k in (conf or {})}
+    for k, v in (conf or {}).items():
+        spark.conf.set(k, v)
+    try:
+        df = r.load(path)
+        collected = df.collect()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
+    rows = [{f.name: wire(row[i], f.dataType) for i, f in enumerate(df.schema.fields)} for row in collected]
     rows.sort(key=lambda x: json.dumps(x, sort_keys=True))
     return {"schema": df.schema.jsonValue(), "rows": rows}
 
@@ -350,7 +363,7 @@ def batch(spec_file, out_file):
         out["writes"][w["name"]] = guarded(lambda: KINDS[w["kind"]](spark, w["path"]) or True)
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
     for r in spec.get("reads", []):
-        out["reads"][r["name"]] = guarded(read_table, spark, r["path"], r.get("version"))
+        out["reads"][r["name"]] = guarded(read_table, spark, r["path"], r.get("version"), r.get("conf"))
     for c in spec.get("checkpoints", []):
         out["checkpoints"][c["name"]] = guarded(read_checkpoint_file, spark, c["path"])
     for f in spec.get("files", []):
