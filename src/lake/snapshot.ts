@@ -142,68 +142,113 @@ export function commitTimestamp(actions: Action[], file: FileInfo): number {
   return Math.floor(file.modified);
 }
 
-export async function loadSnapshot(storage: Storage, readCheckpoint: CheckpointReader, version?: number): Promise<Snapshot> {
-  const segment = await logSegment(storage, version);
-  let protocol: Protocol | undefined;
-  let metadata: Metadata | undefined;
-  const files = new Map<string, AddFile>();
-  const tombstones = new Map<string, RemoveFile>();
-  const txns = new Map<string, Txn>();
-  const domains = new Map<string, DomainMetadata>();
-  let timestamp = 0;
-  const apply = (action: Action, where: string): void => {
+/** Replay state: live files and tombstones keyed by (path, deletion vector). */
+class Replay {
+  protocol: Protocol | undefined;
+  metadata: Metadata | undefined;
+  files = new Map<string, AddFile>();
+  tombstones = new Map<string, RemoveFile>();
+  txns = new Map<string, Txn>();
+  domains = new Map<string, DomainMetadata>();
+
+  static from(base: Snapshot): Replay {
+    const r = new Replay();
+    r.protocol = base.protocol;
+    r.metadata = base.metadata;
+    for (const f of base.files) r.files.set(fileKey(decodeDataPath(f.path, 'snapshot'), f.deletionVector), f);
+    for (const t of base.tombstones) r.tombstones.set(fileKey(decodeDataPath(t.path, 'snapshot'), t.deletionVector), t);
+    r.txns = new Map(base.txns);
+    r.domains = new Map(base.domains);
+    return r;
+  }
+
+  apply(action: Action, where: string): void {
     if ('add' in action) {
       const add = action.add;
       const key = fileKey(decodeDataPath(add.path, where), add.deletionVector);
-      files.set(key, add);
-      tombstones.delete(key);
+      this.files.set(key, add);
+      this.tombstones.delete(key);
     } else if ('remove' in action) {
       const rm = action.remove;
       const key = fileKey(decodeDataPath(rm.path, where), rm.deletionVector);
-      files.delete(key);
-      tombstones.set(key, rm);
-    } else if ('metaData' in action) metadata = action.metaData;
-    else if ('protocol' in action) protocol = action.protocol;
-    else if ('txn' in action) txns.set(action.txn.appId, action.txn);
+      this.files.delete(key);
+      this.tombstones.set(key, rm);
+    } else if ('metaData' in action) this.metadata = action.metaData;
+    else if ('protocol' in action) this.protocol = action.protocol;
+    else if ('txn' in action) this.txns.set(action.txn.appId, action.txn);
     else if ('domainMetadata' in action) {
-      if (action.domainMetadata.removed) domains.delete(action.domainMetadata.domain);
-      else domains.set(action.domainMetadata.domain, action.domainMetadata);
+      if (action.domainMetadata.removed) this.domains.delete(action.domainMetadata.domain);
+      else this.domains.set(action.domainMetadata.domain, action.domainMetadata);
     }
-  };
+  }
+
+  snapshot(storage: Storage, segment: LogSegment, timestamp: number): Snapshot {
+    const { protocol, metadata } = this;
+    if (!protocol) throw new DeltaError('corrupt', `no protocol action up to version ${segment.version}`, { file: storage.root });
+    if (!metadata) throw new DeltaError('corrupt', `no metaData action up to version ${segment.version}`, { file: storage.root });
+    checkReadable(protocol, metadata, storage.root);
+    return {
+      version: segment.version,
+      timestamp,
+      protocol,
+      metadata,
+      schema: parseSchemaString(metadata.schemaString, storage.root),
+      files: [...this.files.values()],
+      tombstones: [...this.tombstones.values()],
+      txns: this.txns,
+      domains: this.domains,
+      segment,
+    };
+  }
+}
+
+export async function loadSnapshot(storage: Storage, readCheckpoint: CheckpointReader, version?: number): Promise<Snapshot> {
+  const segment = await logSegment(storage, version);
+  const replay = new Replay();
+  // The checkpoint and the commits after it are independent reads: do them at once.
+  const [cpActions, commits] = await Promise.all([
+    segment.checkpoint ? readCheckpoint(segment.checkpoint.paths) : Promise.resolve([]),
+    Promise.all(segment.commits.map((c) => readCommit(storage, c.path))),
+  ]);
   if (segment.checkpoint) {
-    const cpActions = await readCheckpoint(segment.checkpoint.paths);
     const where = `${storage.root}/${segment.checkpoint.paths[0]}`;
-    for (const a of cpActions) apply(a, where);
-    if (!protocol || !metadata) {
+    for (const a of cpActions) replay.apply(a, where);
+    if (!replay.protocol || !replay.metadata) {
       throw new DeltaError('corrupt', 'checkpoint has no protocol or metaData action', { file: where });
     }
   }
-  for (const c of segment.commits) {
-    const actions = await readCommit(storage, c.path);
-    for (const a of actions) apply(a, `${storage.root}/${c.path}`);
+  let timestamp = 0;
+  segment.commits.forEach((c, i) => {
+    const actions = commits[i]!;
+    for (const a of actions) replay.apply(a, `${storage.root}/${c.path}`);
     timestamp = commitTimestamp(actions, c);
-  }
+  });
   if (!segment.commits.length && segment.checkpoint) {
-    const commit = segment.checkpoint.version;
-    const info = (await storage.list(`${LOG_DIR}/${versionName(commit)}.json`))[0];
+    const info = (await storage.list(`${LOG_DIR}/${versionName(segment.checkpoint.version)}.json`))[0];
     timestamp = info ? commitTimestamp(await readCommit(storage, info.path), info) : 0;
   }
-  if (!protocol) throw new DeltaError('corrupt', `no protocol action up to version ${segment.version}`, { file: storage.root });
-  if (!metadata) throw new DeltaError('corrupt', `no metaData action up to version ${segment.version}`, { file: storage.root });
-  checkReadable(protocol, metadata, storage.root);
-  const schema = parseSchemaString(metadata.schemaString, storage.root);
-  return {
-    version: segment.version,
-    timestamp,
-    protocol,
-    metadata,
-    schema,
-    files: [...files.values()],
-    tombstones: [...tombstones.values()],
-    txns,
-    domains,
-    segment,
-  };
+  return replay.snapshot(storage, segment, timestamp);
+}
+
+/**
+ * The latest snapshot, starting from one we already hold: only the commits after it are read.
+ * Falls back to a full load when those commits are gone (log cleanup) or out of order.
+ */
+export async function updateSnapshot(storage: Storage, readCheckpoint: CheckpointReader, base: Snapshot): Promise<Snapshot> {
+  const listed = await listLog(storage, base.version + 1);
+  const commits = listed.filter((e) => e.file.kind === 'commit').map((e) => e.info);
+  if (commits.length === 0) return base;
+  const ok = commits.every((c, i) => parseLogPath(c.path)?.version === base.version + 1 + i);
+  if (!ok) return loadSnapshot(storage, readCheckpoint);
+  const actions = await Promise.all(commits.map((c) => readCommit(storage, c.path)));
+  const replay = Replay.from(base);
+  let timestamp = base.timestamp;
+  commits.forEach((c, i) => {
+    for (const a of actions[i]!) replay.apply(a, `${storage.root}/${c.path}`);
+    timestamp = commitTimestamp(actions[i]!, c);
+  });
+  const segment: LogSegment = { ...base.segment, version: base.version + commits.length, commits: [...base.segment.commits, ...commits] };
+  return replay.snapshot(storage, segment, timestamp);
 }
 
 /** Snapshot version committed at or before `timestamp` (epoch ms). */

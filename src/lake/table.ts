@@ -9,7 +9,7 @@ import { commitPath } from './log-path.js';
 import { queryJson, readCheckpointActions } from './parquet.js';
 import { mayMatch, planScan, type Filter, type ScanPlan } from './scan.js';
 import { duckdbType, quoteIdent, type StructType } from './schema.js';
-import { decodeDataPath, fileKey, history, loadSnapshot, versionAtTimestamp, type HistoryEntry, type Snapshot } from './snapshot.js';
+import { decodeDataPath, fileKey, history, loadSnapshot, updateSnapshot, versionAtTimestamp, type HistoryEntry, type Snapshot } from './snapshot.js';
 import type { Storage } from './storage.js';
 import { alignToSchema, schemaOfQuery, writeDataFiles } from './write.js';
 
@@ -53,6 +53,7 @@ export class DeltaTable {
   readonly conn: DuckDBConnection;
   private readonly clock: () => number;
   private readonly interval: number | undefined;
+  private latest: Snapshot | undefined;
 
   constructor(storage: Storage, conn: DuckDBConnection, options: TableOptions = {}) {
     this.storage = storage;
@@ -70,13 +71,23 @@ export class DeltaTable {
     return files.some((f) => /^_delta_log\/\d{20}\.(json|checkpoint\.parquet)$/.test(f.path) || /\.checkpoint\.\d+\.\d+\.parquet$/.test(f.path));
   }
 
+  /**
+   * The table at a version, a time, or now. The latest snapshot is kept and brought up to date
+   * by reading only newer commits, so a run of small appends does not replay the log each time.
+   */
   async snapshot(at: { version?: number; timestamp?: number | Date } = {}): Promise<Snapshot> {
+    const reader = (paths: string[]): Promise<Action[]> => this.readCheckpoint(paths);
     let version = at.version;
     if (at.timestamp !== undefined) {
       const ms = at.timestamp instanceof Date ? at.timestamp.getTime() : at.timestamp;
       version = await versionAtTimestamp(this.storage, ms);
     }
-    return loadSnapshot(this.storage, (paths) => this.readCheckpoint(paths), version);
+    if (version !== undefined) {
+      if (this.latest?.version === version) return this.latest;
+      return loadSnapshot(this.storage, reader, version);
+    }
+    this.latest = this.latest ? await updateSnapshot(this.storage, reader, this.latest) : await loadSnapshot(this.storage, reader);
+    return this.latest;
   }
 
   private async readCheckpoint(paths: string[]): Promise<Action[]> {

@@ -189,6 +189,18 @@ describe('writes', () => {
     assert.equal(rows.find((r) => r.sha256 === 'a6')!.last_seen, '2024-01-02 00:00:00+00');
   });
 
+  test('a writer that holds a snapshot sees what other writers committed since', async () => {
+    const a = table({ checkpointInterval: 3 });
+    const b = new DeltaTable(new FsStorage(a.location), engine.conn, { checkpointInterval: 3 });
+    await a.create({ from: 'SELECT 0 AS id' });
+    assert.equal((await a.snapshot()).version, 0);
+    for (let i = 1; i <= 4; i++) await b.append(`SELECT ${i} AS id`);
+    await a.merge('SELECT 2 AS id', { on: ['id'] });
+    assert.equal((await a.snapshot()).version, 5);
+    assert.deepEqual((await a.rows({ orderBy: 'id' })).map((r) => r.id), [0, 1, 2, 3, 4]);
+    assert.deepEqual(await b.rows({ orderBy: 'id' }), await a.rows({ orderBy: 'id' }));
+  });
+
   test('merge refuses a source with duplicate keys', async () => {
     const t = table();
     await t.create({ from: 'SELECT 1 AS k, 1 AS v' });
@@ -224,7 +236,7 @@ describe('checkpoints', () => {
     assert.ok(log.includes('00000000000000000005.checkpoint.parquet'));
     assert.ok(log.includes('00000000000000000010.checkpoint.parquet'));
     assert.equal(JSON.parse(readFileSync(join(t.location, '_delta_log', '_last_checkpoint'), 'utf8')).version, 10);
-    const viaCheckpoint = await t.snapshot();
+    const viaCheckpoint = await new DeltaTable(new FsStorage(t.location), engine.conn).snapshot();
     assert.equal(viaCheckpoint.segment.checkpoint?.version, 10);
     // A copy without checkpoints replays JSON only.
     const copy = join(dir, `copy${n++}`);
@@ -289,6 +301,9 @@ describe('maintenance', () => {
 });
 
 describe('bad input', () => {
+  /** A new reader of the same table: a writer's cached snapshot never re-reads old commits. */
+  const reader = (t: DeltaTable): DeltaTable => new DeltaTable(new FsStorage(t.location), engine.conn);
+
   async function twoVersions(): Promise<DeltaTable> {
     const t = table({ checkpointInterval: 2 });
     await t.create({ from: 'SELECT 1 AS id' });
@@ -301,14 +316,14 @@ describe('bad input', () => {
     const t = await twoVersions();
     const commit = join(t.location, '_delta_log', '00000000000000000003.json');
     writeFileSync(commit, '{"commitInfo":{}}\n{"add": {"path": 12\n');
-    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt' && e.message.includes('00000000000000000003.json'));
+    await assert.rejects(reader(t).rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt' && e.message.includes('00000000000000000003.json'));
   });
 
   test('a truncated checkpoint is an error naming the file', async () => {
     const t = await twoVersions();
     const cp = join(t.location, '_delta_log', '00000000000000000002.checkpoint.parquet');
     truncateSync(cp, 100);
-    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt' && e.message.includes('00000000000000000002.checkpoint.parquet'));
+    await assert.rejects(reader(t).rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'corrupt' && e.message.includes('00000000000000000002.checkpoint.parquet'));
   });
 
   test('a data file the log names but storage lacks is an error naming it', async () => {
@@ -324,7 +339,7 @@ describe('bad input', () => {
     await t.append('SELECT 2 AS id');
     await t.append('SELECT 3 AS id');
     rmSync(join(t.location, '_delta_log', '00000000000000000001.json'));
-    await assert.rejects(t.rows(), /missing commit 1/);
+    await assert.rejects(reader(t).rows(), /missing commit 1/);
   });
 
   test('features we cannot read are refused by name', async () => {
@@ -332,7 +347,7 @@ describe('bad input', () => {
     await t.create({ from: 'SELECT 1 AS id' });
     const p = join(t.location, '_delta_log', '00000000000000000001.json');
     writeFileSync(p, JSON.stringify({ protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['v2Checkpoint', 'typeWidening'], writerFeatures: ['v2Checkpoint'] } }) + '\n');
-    await assert.rejects(t.rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'unsupported' && /v2Checkpoint, typeWidening/.test(e.message));
+    await assert.rejects(reader(t).rows(), (e: unknown) => e instanceof DeltaError && e.kind === 'unsupported' && /v2Checkpoint, typeWidening/.test(e.message));
     const t2 = table();
     await t2.create({ from: 'SELECT 1 AS id', configuration: { 'delta.columnMapping.mode': 'id' } });
     await assert.rejects(t2.rows(), /column mapping mode "id"/);
