@@ -9,7 +9,7 @@ import { commitPath } from './log-path.js';
 import { queryJson, readCheckpointActions } from './parquet.js';
 import { mayMatch, planScan, type Filter, type ScanPlan } from './scan.js';
 import { duckdbType, quoteIdent, type StructType } from './schema.js';
-import { decodeDataPath, fileKey, history, loadSnapshot, updateSnapshot, versionAtTimestamp, type HistoryEntry, type Snapshot } from './snapshot.js';
+import { decodeDataPath, fileKey, history, loadSnapshot, readCommit, updateSnapshot, versionAtTimestamp, type HistoryEntry, type Snapshot } from './snapshot.js';
 import type { Storage } from './storage.js';
 import { alignToSchema, schemaOfQuery, writeDataFiles } from './write.js';
 
@@ -93,6 +93,21 @@ export class DeltaTable {
   private async readCheckpoint(paths: string[]): Promise<Action[]> {
     const files = await Promise.all(paths.map(async (p) => ({ local: await this.storage.localPath(p), name: `${this.storage.root}/${p}` })));
     return readCheckpointActions(this.conn, files);
+  }
+
+  /**
+   * Files added with new data (dataChange) by the commits after `version` up to the latest:
+   * what an incremental consumer has not seen yet. Compaction adds no new data and is skipped.
+   */
+  async addedSince(version: number): Promise<{ files: AddFile[]; version: number; snapshot: Snapshot }> {
+    const snapshot = await this.snapshot();
+    const files: AddFile[] = [];
+    for (let v = version + 1; v <= snapshot.version; v++) {
+      for (const a of await readCommit(this.storage, commitPath(v))) {
+        if ('add' in a && a.add.dataChange !== false) files.push(a.add);
+      }
+    }
+    return { files, version: snapshot.version, snapshot };
   }
 
   async history(limit?: number): Promise<HistoryEntry[]> {

@@ -1,0 +1,132 @@
+import { quoteIdent } from '../lake/schema.js';
+import type { DeltaTable } from '../lake/table.js';
+import { queryJson } from '../lake/parquet.js';
+import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
+import type { Lake } from './lake.js';
+import { REJECTS } from './bronze.js';
+
+/**
+ * Silver from bronze, incrementally: each bronze table's commits since the version silver last
+ * consumed (recorded as an app transaction in the silver table, so the step is idempotent and
+ * a crash between bronze and silver heals on the next run) become certificate upserts and
+ * observation appends.
+ *
+ * Certificates are keyed by `cert_id`: the SHA-256 when known, else `sha1:<hex>` (Suricata logs
+ * SHA-1 only), else `issuer-serial:<issuer>|<serial>` (pre-4.1 Zeek logs neither), which
+ * RFC 5280 makes unique per CA.
+ */
+export const NOT_SOURCES = new Set([REJECTS, 'ingested_files']);
+
+const TIME_FIELDS = new Set(['not_valid_before', 'not_valid_after', 'ts']);
+
+/** Shannon entropy in bits of a string's characters. */
+const SHANNON = `CREATE OR REPLACE TEMP MACRO certhunt_shannon(s) AS CASE WHEN s IS NULL OR length(s) = 0 THEN NULL ELSE abs(list_sum(list_transform(list_distinct(string_split(s, '')), d -> (len(list_filter(string_split(s, ''), x -> x = d))::DOUBLE / length(s)) * log2(len(list_filter(string_split(s, ''), x -> x = d))::DOUBLE / length(s))))) END`;
+
+const CERT_KEY = `coalesce(lower(c.sha256), 'sha1:' || lower(c.sha1), CASE WHEN c.serial IS NOT NULL AND c.issuer IS NOT NULL THEN 'issuer-serial:' || c.issuer || '|' || lower(c.serial) END)`;
+
+/** Columns of silver.certificates in order (the DESIGN contract plus what sources give). */
+const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_cert'].includes(n)).map(([n]) => n);
+
+export interface SilverResult {
+  certificates: { inserted: number; updated: number };
+  observations: number;
+  consumed: string[];
+}
+
+export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise<SilverResult> {
+  await lake.conn.run(SHANNON);
+  const result: SilverResult = { certificates: { inserted: 0, updated: 0 }, observations: 0, consumed: [] };
+  const certs = await lake.table('silver', 'certificates');
+  const obs = await lake.table('silver', 'observations');
+  for (const name of bronzeTables) {
+    if (NOT_SOURCES.has(name)) continue;
+    const bronze = await lake.table('bronze', name);
+    if (!(await bronze.exists())) continue;
+    const appId = `bronze/${name}`;
+    const certDone = await consumedVersion(certs, appId);
+    const obsDone = await consumedVersion(obs, appId);
+    const from = Math.min(certDone, obsDone);
+    const added = await bronze.addedSince(from);
+    if (added.version <= from) continue;
+    // Only files from commits neither table has consumed would be wrong to mix; each table
+    // reads just the files past its own mark.
+    if (added.version > certDone) {
+      const files = certDone === from ? added.files : (await bronze.addedSince(certDone)).files;
+      const plan = await bronze.scan({ snapshot: { ...added.snapshot, files } });
+      const r = await upsertCertificates(certs, plan.sql, name, { appId, version: added.version });
+      result.certificates.inserted += r.inserted;
+      result.certificates.updated += r.updated;
+    }
+    if (added.version > obsDone) {
+      const files = obsDone === from ? added.files : (await bronze.addedSince(obsDone)).files;
+      const plan = await bronze.scan({ snapshot: { ...added.snapshot, files } });
+      result.observations += await appendObservations(obs, plan.sql, name, { appId, version: added.version });
+    }
+    result.consumed.push(name);
+  }
+  return result;
+}
+
+async function consumedVersion(table: DeltaTable, appId: string): Promise<number> {
+  if (!(await table.exists())) return -1;
+  return (await table.snapshot()).txns.get(appId)?.version ?? -1;
+}
+
+function certificateBatch(bronzeSql: string, source: string): string {
+  const pick = CERT_COLUMNS.map((n) => {
+    const v = `coalesce(arg_max(c.${quoteIdent(n)}, c.__score), any_value(c.${quoteIdent(n)}))`;
+    return `${TIME_FIELDS.has(n) ? msToTimestamp(v) : v} AS ${quoteIdent(n)}`;
+  });
+  return `WITH c AS (
+      SELECT cert.*, ${CERT_KEY.replace(/c\./g, 'cert.')} AS cert_id,
+             (cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT AS __score
+      FROM (${bronzeSql}) WHERE kind = 'certificate')
+    SELECT c.cert_id, ${pick.join(', ')},
+           ${msToTimestamp('min(c.ts)')} AS first_seen, ${msToTimestamp('max(c.ts)')} AS last_seen,
+           [${quoteLiteral(source)}] AS sources
+    FROM c WHERE c.cert_id IS NOT NULL GROUP BY c.cert_id`;
+}
+
+function withDerived(sql: string): string {
+  return `SELECT *, certhunt_shannon(common_name) AS cn_entropy, length(subject) AS subject_length,
+      length(issuer) AS issuer_length,
+      date_diff('second', not_valid_before, not_valid_after) / 86400.0 AS validity_days
+    FROM (${sql})`;
+}
+
+async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }): Promise<{ inserted: number; updated: number }> {
+  const batch = withDerived(certificateBatch(bronzeSql, source));
+  if (!(await certs.exists())) {
+    await certs.create({ from: `SELECT * FROM (${batch}) LIMIT 0`, ifNotExists: true });
+  }
+  // Existing values win unless the new sighting carries the DER and the old one did not: a
+  // parsed certificate is the authority over a log line's copy of it.
+  const set: Record<string, string> = {
+    first_seen: 'least(t.first_seen, s.first_seen)',
+    last_seen: 'greatest(t.last_seen, s.last_seen)',
+    sources: 'list_sort(list_distinct(list_concat(t.sources, s.sources)))',
+  };
+  for (const n of [...CERT_COLUMNS, 'cn_entropy', 'subject_length', 'issuer_length', 'validity_days']) {
+    set[n] = `CASE WHEN t.der IS NULL AND s.der IS NOT NULL THEN s.${quoteIdent(n)} ELSE coalesce(t.${quoteIdent(n)}, s.${quoteIdent(n)}) END`;
+  }
+  const out = await certs.merge(batch, { on: ['cert_id'], set, txn, mergeSchema: true });
+  const metrics = out.status === 'committed' ? await lastMetrics(certs) : {};
+  return { inserted: Number(metrics.numTargetRowsInserted ?? 0), updated: Number(metrics.numTargetRowsUpdated ?? 0) };
+}
+
+async function appendObservations(obs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }): Promise<number> {
+  const cols = OBS_FIELDS.filter(([n]) => n !== 'chain_fuids').map(([n]) => (n === 'ts' ? `${msToTimestamp('obs.ts')} AS ts` : `obs.${quoteIdent(n)}`));
+  const sql = `SELECT ${cols.join(', ')}, ${quoteLiteral(source)} AS source, _source, _source_pos, _ingest_id FROM (${bronzeSql}) WHERE kind = 'observation'`;
+  const [count] = await queryJson(obs.conn, `SELECT count(*)::INT AS n FROM (${sql})`);
+  const out = await obs.append(sql, { txn, mergeSchema: true, createIfMissing: { from: `SELECT * FROM (${sql}) LIMIT 0` } });
+  return out.status === 'committed' ? Number(count?.n ?? 0) : 0;
+}
+
+async function lastMetrics(table: DeltaTable): Promise<Record<string, string>> {
+  const [h] = await table.history(1);
+  return (h?.commitInfo.operationMetrics as Record<string, string>) ?? {};
+}
+
+function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

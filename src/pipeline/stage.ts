@@ -1,0 +1,59 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sqlString } from '../lake/schema.js';
+
+/**
+ * Records from JS reach DuckDB through a newline-delimited JSON file: JSON.stringify is the
+ * fastest way out of V8 and DuckDB's JSON reader is parallel. Memory stays bounded whatever
+ * the batch size: rows go to disk as they come.
+ */
+export class Stage {
+  readonly file: string;
+  private readonly out: WriteStream;
+  rows = 0;
+  private closed = false;
+
+  constructor(dir = tmpdir()) {
+    this.file = join(dir, `certhunt-stage-${randomUUID()}.ndjson`);
+    this.out = createWriteStream(this.file);
+  }
+
+  /** Write one row; resolves when the stream can take more (backpressure). */
+  async write(row: unknown): Promise<void> {
+    this.rows++;
+    if (!this.out.write(JSON.stringify(row) + '\n')) {
+      await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+
+  /** A query over the staged rows with the given DuckDB column types. */
+  select(columns: [string, string][], extra = ''): string {
+    const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
+    return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 268435456)`;
+  }
+
+  async remove(): Promise<void> {
+    await this.close();
+    await fs.rm(this.file, { force: true });
+  }
+}
+
+export async function withStage<T>(fn: (stage: Stage) => Promise<T>): Promise<T> {
+  const stage = new Stage();
+  try {
+    return await fn(stage);
+  } finally {
+    await stage.remove();
+  }
+}
+
+export type { DuckDBConnection };

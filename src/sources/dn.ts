@@ -1,0 +1,77 @@
+/**
+ * Distinguished names as text. The silver spelling is Zeek's (OpenSSL XN_FLAG_RFC2253): most
+ * specific RDN first, `,` between RDNs, `+` inside one, specials escaped with `\`
+ * (`CN=x,O=VMware\, Inc,C=US`). Suricata and OpenSSL's one-line form go the other way with
+ * `, ` between RDNs and nothing escaped (`C=US, O=VMware, Inc, CN=x`).
+ */
+
+/** RDN attributes of an RFC 4514 string: [type, value] with the value unescaped. */
+export function dnAttributes(dn: string): [string, string][] {
+  const out: [string, string][] = [];
+  let i = 0;
+  while (i < dn.length) {
+    const eq = dn.indexOf('=', i);
+    if (eq < 0) break;
+    const type = dn.slice(i, eq).trim();
+    const bytes: number[] = [];
+    let j = eq + 1;
+    for (; j < dn.length && dn[j] !== ',' && dn[j] !== '+'; j++) {
+      const c = dn[j] as string;
+      if (c === '\\' && j + 1 < dn.length) {
+        const hex = dn.slice(j + 1, j + 3);
+        if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+          bytes.push(parseInt(hex, 16));
+          j += 2;
+        } else bytes.push(...Buffer.from(dn[++j] as string));
+      } else bytes.push(...Buffer.from(c));
+    }
+    out.push([type, Buffer.from(bytes).toString('utf8')]);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** The first CN (the most specific in RFC 4514 order), unescaped; null when there is none. */
+export function commonName(dn: string | null): string | null {
+  if (!dn) return null;
+  const cn = dnAttributes(dn).find(([t]) => t.toUpperCase() === 'CN' || t === '2.5.4.3');
+  return cn ? cn[1] : null;
+}
+
+/** RFC 4514 escaping of one attribute value, as OpenSSL's ESC_2253 does it. */
+export function escapeDnValue(value: string): string {
+  return value
+    .replace(/[\\,+"<>;]/g, (c) => `\\${c}`)
+    .replace(/^[ #]/, (c) => `\\${c}`)
+    .replace(/ $/, '\\ ');
+}
+
+// An attribute type: a short name (CN, emailAddress, 1.2.840...) followed by `=`.
+const NEXT_ATTR = String.raw`(?=\s*(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)=)`;
+const RDN_SEP = new RegExp(String.raw`,\s+${NEXT_ATTR}`);
+const MULTI_SEP = new RegExp(String.raw`\s+\+\s+${NEXT_ATTR}`);
+
+/**
+ * `C=US, O=VMware, Inc, CN=x` → `CN=x,O=VMware\, Inc,C=US`. A `, ` splits only before
+ * another `type=`, which is how a comma inside a value (unescaped by Suricata) survives.
+ */
+export function dnFromOneLine(dn: string): string {
+  return dn
+    .split(RDN_SEP)
+    .reverse()
+    .map((rdn) =>
+      rdn
+        .split(MULTI_SEP)
+        .map((attr) => {
+          const eq = attr.indexOf('=');
+          return eq < 0 ? escapeDnValue(attr.trim()) : `${attr.slice(0, eq).trim()}=${escapeDnValue(attr.slice(eq + 1).trim())}`;
+        })
+        .join('+'),
+    )
+    .join(',');
+}
+
+/** True when a DN is in the one-line `a=b, c=d` spelling rather than RFC 4514. */
+export function isOneLineDn(dn: string): boolean {
+  return RDN_SEP.test(dn) && !/(^|[^\\]),(?!\s)/.test(dn);
+}

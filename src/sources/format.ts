@@ -1,0 +1,24 @@
+import type { SourceItem } from './record.js';
+
+/**
+ * The contract between input plumbing and format modules. Plumbing (src/sources/input.ts,
+ * src/sources/lines.ts) opens a location, undoes compression and splits lines with caps;
+ * a format module turns lines (or whole files, for certificate files) into SourceItems.
+ */
+export type LineItem =
+  | { text: string; pos: number; byteOffset: number }
+  | { error: string; pos: number; byteOffset: number; excerpt: string };
+
+export interface LineFormat {
+  /** Stable name: also the bronze table it lands in (e.g. zeek_x509, zeek_ssl, suricata_tls). */
+  readonly name: string;
+  /** True when these first lines (up to 20, comments included) are this format. */
+  detect(head: string[]): boolean;
+  /** Records from the lines of one source file; never throws on bad input: yields rejects. */
+  read(lines: AsyncIterable<LineItem>, options?: FormatOptions): AsyncGenerator<SourceItem>;
+}
+
+export interface FormatOptions {
+  /** Scan exports: target column ← source field, e.g. { sha1: 'sha1_fingerprint', dest_ip: 'ip' }. */
+  map?: Record<string, string>;
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import type { LineItem } from './format.js';
+import { excerpt, type SourceItem } from './record.js';
+
+/**
+ * Value conversions shared by the format modules: times, hex fingerprints and serials, DER
+ * hashes, line text and rejects. Each format reads its own fields; the spelling rules live here.
+ */
+
+/**
+ * What a format's `read()` returns when done (`for await` ignores it; a caller driving `next()`
+ * gets it): records skipped on purpose, e.g. eve.json events that are not TLS, by kind.
+ */
+export interface ReadSummary {
+  skipped: Record<string, number>;
+}
+
+/**
+ * ObservationRecord.ts is not nullable, but some sources carry no time per row (internet-scan
+ * host files, btest baselines with masked times). They get this, so that one constant changes
+ * if the contract makes ts nullable.
+ */
+export const UNKNOWN_TS = 0;
+
+/** A field whose value cannot be read; the reader turns it into a reject naming the field. */
+export class FieldError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export function reject(position: number, reason: string, text: string): SourceItem {
+  return { kind: 'reject', reject: { position, reason, excerpt: excerpt(text) } };
+}
+
+/** A splitter error passes through as a reject; text loses one trailing CR (CRLF files). */
+export function lineOf(item: LineItem): { text: string } | { rejected: SourceItem } {
+  if ('error' in item) return { rejected: { kind: 'reject', reject: { position: item.pos, reason: item.error, excerpt: item.excerpt } } };
+  return { text: item.text.endsWith('\r') ? item.text.slice(0, -1) : item.text };
+}
+
+/** Whole ms plus a decimal fraction of a second; digits past the third become the ms fraction. */
+function msFrom(negative: boolean, wholeMs: number, frac: string): number {
+  const ms = wholeMs + Number(frac.slice(0, 3).padEnd(3, '0')) + (frac.length > 3 ? Number(`0.${frac.slice(3)}`) : 0);
+  return negative ? -ms : ms;
+}
+
+/**
+ * Epoch seconds as text (`1521911720.624556`) → epoch ms. Done on the digits, not by
+ * multiplying a float, so the TSV text and the ISO form of the same instant give the same number.
+ */
+export function epochSecondsToMs(text: string): number | null {
+  const m = /^([+-]?)(\d+)(?:\.(\d*))?$/.exec(text.trim());
+  if (!m) return null;
+  return msFrom(m[1] === '-', Number(m[2]) * 1000, m[3] ?? '');
+}
+
+const ISO = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;
+
+/** ISO-8601 (`2018-03-24T17:15:20.624556Z`, `...+0000`, no zone = UTC) → epoch ms. */
+export function isoToMs(text: string): number | null {
+  const m = ISO.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone = 'Z'] = m;
+  let base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  if (Number.isNaN(base) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
+  if (zone.toUpperCase() !== 'Z') {
+    const z = zone.replace(':', '');
+    const offset = (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5) || '0')) * 60_000;
+    base += zone.startsWith('-') ? offset : -offset;
+  }
+  return msFrom(false, base, frac);
+}
+
+/**
+ * A time as sources write it: epoch seconds (number or numeric text), ISO-8601 text, or epoch
+ * ms when `unit` says so (Zeek's JSON::TS_MILLIS). Throws FieldError for anything else.
+ */
+export function timeValue(field: string, value: unknown, unit: 's' | 'ms' = 's'): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'number' && Number.isFinite(value)) return unit === 'ms' ? value : epochSecondsToMs(String(value)) ?? value * 1000;
+  if (typeof value === 'string') {
+    const t = /^[+-]?\d+(\.\d*)?$/.test(value.trim()) ? (unit === 'ms' ? Number(value) : epochSecondsToMs(value)) : isoToMs(value);
+    if (t !== null) return t;
+  }
+  throw new FieldError(field, `not a time: ${JSON.stringify(value).slice(0, 60)}`);
+}
+
+/** A non-negative integer from a number or digits; FieldError otherwise. */
+export function intValue(field: string, value: unknown): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new FieldError(field, `not a count: ${JSON.stringify(value).slice(0, 60)}`);
+  return n;
+}
+
+/** A fingerprint as hex, colons/spaces allowed (`8f:51:12:...`) → lowercase hex, or null. */
+export function hexDigest(text: string): string | null {
+  const hex = text.replace(/[:\s]/g, '').toLowerCase();
+  return /^[0-9a-f]+$/.test(hex) && [32, 40, 64].includes(hex.length) ? hex : null;
+}
+
+/** Where a hex digest goes, by its length. */
+export function digestKind(hex: string): 'md5' | 'sha1' | 'sha256' | null {
+  return hex.length === 64 ? 'sha256' : hex.length === 40 ? 'sha1' : hex.length === 32 ? 'md5' : null;
+}
+
+/**
+ * Serial as Zeek prints it: lowercase hex of the integer's magnitude, no separators. Zeek
+ * (OpenSSL's i2a_ASN1_INTEGER) drops the DER sign byte that Suricata keeps (`00:E1:...`).
+ */
+export function serialHex(text: string): string | null {
+  let hex = text.replace(/[:\s]/g, '').toLowerCase();
+  if (!/^[0-9a-f]+$/.test(hex)) return null;
+  if (hex.length % 2 === 1) hex = '0' + hex;
+  while (hex.length > 2 && hex.startsWith('00')) hex = hex.slice(2);
+  return hex;
+}
+
+/** Hashes of a base64 DER; null when it is not base64. Hashing is not parsing: src/x509 parses. */
+export function derDigests(b64: string): { sha256: string; sha1: string; md5: string } | null {
+  const clean = b64.replace(/\s+/g, '');
+  if (clean.length === 0 || clean.length % 4 === 1 || !/^[A-Za-z0-9+/]+={0,2}$/.test(clean)) return null;
+  const der = Buffer.from(clean, 'base64');
+  const h = (alg: string) => createHash(alg).update(der).digest('hex');
+  return { sha256: h('sha256'), sha1: h('sha1'), md5: h('md5') };
+}
+
+/** A JSON object line, or why not. */
+export function parseObject(text: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return `not JSON: ${(e as Error).message}`;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return `JSON value is ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}, not an object`;
+  return v as Record<string, unknown>;
+}
+
+/** The first lines of a file without comments and blanks (for detect()). */
+export function contentLines(head: string[]): string[] {
+  return head.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '' && !l.startsWith('#'));
+}

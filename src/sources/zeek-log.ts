@@ -1,0 +1,187 @@
+import type { LineItem } from './format.js';
+import type { SourceItem } from './record.js';
+import { FieldError, intValue, lineOf, parseObject, reject, timeValue } from './values.js';
+
+/**
+ * Zeek logs in either encoding, as rows with typed accessors, so each log type is mapped once
+ * (activecm/rita's one-struct-per-log idea). TSV follows the ASCII writer: a header block of
+ * `#` directives (a file may hold several: rotated or concatenated logs), `\xHH` and `\\`
+ * escapes, `(empty)` for an empty string or container and `-` for unset, containers split on
+ * the set separator. JSON is one object per line, with dotted names (`id.orig_h`) either flat,
+ * as Zeek writes them, or nested, as some shippers rewrite them.
+ */
+export interface ZeekFields {
+  /** The field is in this row's schema (TSV #fields, or present in the JSON object). */
+  has(name: string): boolean;
+  str(name: string): string | null;
+  count(name: string): number | null;
+  bool(name: string): boolean | null;
+  /** Epoch ms. */
+  time(name: string): number | null;
+  list(name: string): string[] | null;
+}
+
+export type ZeekRow = { kind: 'row'; pos: number; text: string; raw: Record<string, unknown>; fields: ZeekFields };
+
+interface Header {
+  separator: string;
+  setSeparator: string;
+  empty: string;
+  unset: string;
+  path: string | null;
+  fields: string[] | null;
+}
+
+const freshHeader = (): Header => ({ separator: '\t', setSeparator: ',', empty: '(empty)', unset: '-', path: null, fields: null });
+
+/** btest baselines mask times as `XXXXXXXXXX.XXXXXX`; they read as unknown, not as errors. */
+const MASKED_TIME = /^X+\.X+$/;
+
+/** Undo the ASCII writer's escapes; runs of `\xHH` are bytes, decoded as UTF-8 together. */
+export function unescapeZeek(value: string): string {
+  if (!value.includes('\\')) return value;
+  return value.replace(/(?:\\x[0-9a-fA-F]{2})+|\\(.)/g, (m, ch: string | undefined) => {
+    if (ch !== undefined) return ch;
+    const bytes = m.split('\\x').slice(1).map((h) => parseInt(h, 16));
+    return Buffer.from(bytes).toString('utf8');
+  });
+}
+
+function tsvFields(h: Header, values: string[]): ZeekFields {
+  const index = new Map((h.fields ?? []).map((f, i) => [f, i]));
+  const get = (name: string): string | null => {
+    const i = index.get(name);
+    const v = i === undefined ? undefined : values[i];
+    return v === undefined || v === h.unset ? null : v;
+  };
+  return {
+    has: (name) => index.has(name),
+    str: (name) => {
+      const v = get(name);
+      return v === null ? null : v === h.empty ? '' : unescapeZeek(v);
+    },
+    count: (name) => intValue(name, get(name)),
+    bool: (name) => {
+      const v = get(name);
+      if (v === null) return null;
+      if (v === 'T' || v === 'F') return v === 'T';
+      throw new FieldError(name, `not a bool: ${JSON.stringify(v)}`);
+    },
+    time: (name) => {
+      const v = get(name);
+      return v !== null && MASKED_TIME.test(v) ? null : timeValue(name, v);
+    },
+    list: (name) => {
+      const v = get(name);
+      return v === null ? null : v === h.empty ? [] : v.split(h.setSeparator).map(unescapeZeek);
+    },
+  };
+}
+
+function jsonFields(obj: Record<string, unknown>): ZeekFields {
+  const get = (name: string): unknown => {
+    if (name in obj) return obj[name];
+    let v: unknown = obj;
+    for (const part of name.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+    return v;
+  };
+  // JSON::TS_MILLIS writes integer ms; a ts past 1e11 cannot be seconds (year 5138).
+  const unit = typeof obj.ts === 'number' && obj.ts > 1e11 ? 'ms' : 's';
+  const typeError = (name: string, what: string, v: unknown) => new FieldError(name, `not ${what}: ${JSON.stringify(v).slice(0, 60)}`);
+  return {
+    has: (name) => get(name) !== undefined,
+    str: (name) => {
+      const v = get(name);
+      if (v === undefined || v === null) return null;
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+      throw typeError(name, 'a string', v);
+    },
+    count: (name) => intValue(name, get(name)),
+    bool: (name) => {
+      const v = get(name);
+      if (v === undefined || v === null) return null;
+      if (typeof v === 'boolean') return v;
+      throw typeError(name, 'a bool', v);
+    },
+    time: (name) => timeValue(name, get(name), unit),
+    list: (name) => {
+      const v = get(name);
+      if (v === undefined || v === null) return null;
+      if (Array.isArray(v) && v.every((e) => typeof e === 'string' || typeof e === 'number')) return v.map(String);
+      throw typeError(name, 'a list of strings', v);
+    },
+  };
+}
+
+/** The directive's value: `#separator \x09` uses a space, the others the current separator. */
+function directive(text: string, h: Header): [string, string] {
+  const cuts = (text.startsWith('#separator') ? [' '] : [h.separator, ' ']).map((s) => text.indexOf(s)).filter((i) => i > 0);
+  const cut = cuts.length > 0 ? Math.min(...cuts) : -1;
+  return cut < 0 ? [text.slice(1), ''] : [text.slice(1, cut), text.slice(cut + 1)];
+}
+
+/** Rows of a Zeek log in TSV or JSON (decided line by line), and rejects for what cannot be read. */
+export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<ZeekRow | SourceItem> {
+  let h = freshHeader();
+  for await (const item of lines) {
+    const line = lineOf(item);
+    if ('rejected' in line) {
+      yield line.rejected;
+      continue;
+    }
+    const { text } = line;
+    const pos = item.pos;
+    if (text.trim() === '') continue;
+    if (text.includes('\0')) {
+      yield reject(pos, 'NUL byte in line (Zeek escapes them: corrupt or zero-filled log)', text);
+      continue;
+    }
+    if (text.startsWith('#')) {
+      const [name, value] = directive(text, h);
+      if (name === 'separator') h = { ...freshHeader(), separator: unescapeZeek(value) };
+      else if (name === 'set_separator') h.setSeparator = unescapeZeek(value);
+      else if (name === 'empty_field') h.empty = value;
+      else if (name === 'unset_field') h.unset = value;
+      else if (name === 'path') h.path = value;
+      else if (name === 'fields') h.fields = value.split(h.separator);
+      // #types, #open, #close and comments (btest's `###`, `#file`) change nothing we read.
+      continue;
+    }
+    if (text.trimStart().startsWith('{') || h.fields === null) {
+      const obj = parseObject(text);
+      if (typeof obj === 'string') {
+        yield reject(pos, h.fields === null && !text.trimStart().startsWith('{') ? `not JSON and no #fields header before it (${obj})` : obj, text);
+        continue;
+      }
+      yield { kind: 'row', pos, text, raw: obj, fields: jsonFields(obj) };
+      continue;
+    }
+    const values = text.split(h.separator);
+    if (values.length !== h.fields.length) {
+      yield reject(pos, `expected ${h.fields.length} fields (#fields), got ${values.length}${values.length < h.fields.length ? ': truncated line?' : ''}`, text);
+      continue;
+    }
+    const raw: Record<string, unknown> = {};
+    h.fields.forEach((f, i) => (raw[f] = values[i]));
+    yield { kind: 'row', pos, text, raw, fields: tsvFields(h, values) };
+  }
+}
+
+/** Zeek log type of a file head, from `#path`/`#fields` (TSV) or the keys/`_path` of the first JSON object. */
+export function zeekHead(head: string[]): { path: string | null; fields: Set<string> } | null {
+  let path: string | null = null;
+  for (const raw of head) {
+    const text = raw.replace(/\r$/, '');
+    if (text.startsWith('#path')) path = text.slice(5).trim();
+    else if (text.startsWith('#fields')) return { path, fields: new Set(text.slice(8).split('\t')) };
+    else if (text.trimStart().startsWith('{')) {
+      const obj = parseObject(text);
+      if (typeof obj === 'string') return null;
+      const fields = new Set(Object.keys(obj));
+      for (const [k, v] of Object.entries(obj)) if (v && typeof v === 'object' && !Array.isArray(v)) for (const sub of Object.keys(v)) fields.add(`${k}.${sub}`);
+      return { path: typeof obj._path === 'string' ? obj._path : null, fields };
+    }
+  }
+  return path === null ? null : { path, fields: new Set() };
+}
