@@ -215,8 +215,12 @@ export class DeltaTable {
     });
   }
 
-  /** Replace the table's rows with those of `source` (history keeps the old version). */
-  async overwrite(source: string, options: { txn?: TxnId; overwriteSchema?: boolean } = {}): Promise<Outcome> {
+  /**
+   * Replace the table's rows with those of `source` (history keeps the old version). With
+   * `partition`, only that partition's files are replaced (Spark's replaceWhere on partition
+   * columns); the source's rows must all belong to it.
+   */
+  async overwrite(source: string, options: { txn?: TxnId; overwriteSchema?: boolean; partition?: Record<string, string | null> } = {}): Promise<Outcome> {
     return this.commit(async (snapshot) => {
       if (options.txn && alreadyDone(snapshot, options.txn)) return { skip: `app transaction ${options.txn.appId} v${options.txn.version} already committed` };
       checkWritable(snapshot.protocol, snapshot.metadata, 'rewrite', this.storage.root);
@@ -232,19 +236,33 @@ export class DeltaTable {
         clock: this.clock,
       });
       const now = this.clock();
+      const part = options.partition;
+      if (part) {
+        for (const k of Object.keys(part)) {
+          if (!snapshot.metadata.partitionColumns.includes(k)) throw new DeltaError('invalid', `"${k}" is not a partition column`);
+        }
+        const stray = adds.filter((a) => Object.entries(part).some(([k, v]) => (a.partitionValues[k] ?? null) !== v));
+        if (stray.length) throw new DeltaError('invalid', `source rows fall outside the partition being replaced (${JSON.stringify(part)})`);
+      }
+      const replaced = part ? snapshot.files.filter((f) => Object.entries(part).every(([k, v]) => (f.partitionValues[k] ?? null) === v)) : snapshot.files;
       const actions: Action[] = [
         ...(newMeta ? [{ metaData: newMeta }] : []),
-        ...snapshot.files.map((f) => ({ remove: removeOf(f, now, true) })),
+        ...replaced.map((f) => ({ remove: removeOf(f, now, true) })),
         ...adds.map((add) => ({ add })),
       ];
       if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: now } });
       return {
         actions,
         operation: 'WRITE',
-        operationParameters: { mode: 'Overwrite', partitionBy: JSON.stringify(snapshot.metadata.partitionColumns) },
+        operationParameters: {
+          mode: 'Overwrite',
+          partitionBy: JSON.stringify(snapshot.metadata.partitionColumns),
+          ...(part ? { predicate: JSON.stringify(Object.entries(part).map(([k, v]) => (v === null ? `${k} IS NULL` : `${k} = '${v}'`))) } : {}),
+        },
         blindAppend: false,
+        ...(part ? { readFiles: new Set(replaced.map((f) => fileKey(decodeDataPath(f.path, this.location), f.deletionVector))) } : {}),
         ...(options.txn ? { txn: options.txn } : {}),
-        metrics: { ...metrics(adds), numRemovedFiles: String(snapshot.files.length) },
+        metrics: { ...metrics(adds), numRemovedFiles: String(replaced.length) },
       };
     });
   }

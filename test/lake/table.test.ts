@@ -201,6 +201,14 @@ describe('writes', () => {
     assert.deepEqual(await b.rows({ orderBy: 'id' }), await a.rows({ orderBy: 'id' }));
   });
 
+  test('overwrite of one partition leaves the others', async () => {
+    const t = table();
+    await t.create({ from: `SELECT * FROM (VALUES ('tranco', 1, 'a.com'), ('tranco', 2, 'b.com'), ('umbrella', 1, 'c.com')) v(list, rank, domain)`, partitionColumns: ['list'] });
+    await t.overwrite(`SELECT 'tranco' AS list, 1 AS rank, 'z.com' AS domain`, { partition: { list: 'tranco' } });
+    assert.deepEqual((await t.rows({ orderBy: 'list, rank' })).map((r) => `${r.list}:${r.domain}`), ['tranco:z.com', 'umbrella:c.com']);
+    await assert.rejects(t.overwrite(`SELECT 'umbrella' AS list, 1 AS rank, 'x.com' AS domain`, { partition: { list: 'tranco' } }), /outside the partition/);
+  });
+
   test('merge refuses a source with duplicate keys', async () => {
     const t = table();
     await t.create({ from: 'SELECT 1 AS k, 1 AS v' });

@@ -1,0 +1,190 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+import type { SourceItem } from '../sources/record.js';
+import { BronzeBatch } from './bronze.js';
+import type { Lake } from './lake.js';
+import { loadRegistry, recordFile, type FileState } from './registry.js';
+import { refreshSilver, type SilverResult } from './silver.js';
+
+/**
+ * `certhunt ingest`: every input file → its format → bronze (in committed batches) → silver.
+ * Idempotent by file: a file read before and unchanged is skipped; one that grew is read from
+ * where the last run stopped, if the bytes read then are unchanged (their SHA-256 is kept);
+ * otherwise it is new content and read whole. Effects (progress) are injected.
+ */
+export interface InputFile {
+  uri: string;
+  size?: number;
+  modified?: number;
+  etag?: string;
+  /** Decompressed bytes. */
+  open(): AsyncIterable<Uint8Array>;
+}
+
+export interface SourceReader {
+  /** Format name and reader for a file, from its first bytes; undefined when unknown. */
+  detect(file: InputFile, forced?: string): Promise<{ name: string; read(chunks: AsyncIterable<Uint8Array>): AsyncIterable<SourceItem> } | undefined>;
+}
+
+export interface IngestOptions {
+  batchSize?: number;
+  clock?: () => number;
+  onProgress?: (p: Progress) => void;
+  forcedFormat?: string;
+}
+
+export interface Progress {
+  file: string;
+  bytes: number;
+  records: number;
+}
+
+export interface FileReport {
+  uri: string;
+  format: string | null;
+  status: 'ingested' | 'unchanged' | 'grown' | 'changed' | 'unknown-format' | 'failed';
+  certificates: number;
+  observations: number;
+  rejects: number;
+  error?: string;
+}
+
+export interface IngestReport {
+  ingestId: string;
+  files: FileReport[];
+  rejectReasons: Record<string, number>;
+  silver: SilverResult;
+  coverage: { certificates: number; withoutSha1: number };
+}
+
+const DEFAULT_BATCH = 250_000;
+
+export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reader: SourceReader, options: IngestOptions = {}): Promise<IngestReport> {
+  const clock = options.clock ?? Date.now;
+  const ingestId = `${new Date(clock()).toISOString()}-${randomUUID().slice(0, 8)}`;
+  const registry = await loadRegistry(lake);
+  const files: FileReport[] = [];
+  const reasons = new Map<string, number>();
+  const touched = new Set<string>();
+  for await (const file of inputs) {
+    const report = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock }, reasons);
+    files.push(report);
+    if (report.format && report.certificates + report.observations > 0) touched.add(report.format);
+  }
+  const silver = await refreshSilver(lake, [...touched].sort());
+  return { ingestId, files, rejectReasons: Object.fromEntries(reasons), silver, coverage: await coverage(lake) };
+}
+
+async function ingestFile(
+  lake: Lake,
+  file: InputFile,
+  reader: SourceReader,
+  previous: FileState | undefined,
+  options: IngestOptions & { ingestId: string; clock: () => number },
+  reasons: Map<string, number>,
+): Promise<FileReport> {
+  const base: FileReport = { uri: file.uri, format: null, status: 'ingested', certificates: 0, observations: 0, rejects: 0 };
+  if (previous && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null)) {
+    return { ...base, format: previous.format, status: 'unchanged' };
+  }
+  const source = await reader.detect(file, options.forcedFormat);
+  if (!source) return { ...base, status: 'unknown-format', error: 'format not recognised from its content' };
+  const generation = (previous?.generation ?? 0) + 1;
+  const report: FileReport = { ...base, format: source.name };
+  // Items at or before this line were ingested by the previous generation of the file.
+  let skipBefore = 0;
+  if (previous) {
+    const same = (await prefixDigest(file.open(), previous.bytes)) === previous.prefix_sha256;
+    report.status = same ? 'grown' : 'changed';
+    if (same) skipBefore = previous.lines;
+  }
+  const counter = new CountingHash();
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  let batch: BronzeBatch | undefined;
+  let chunk = 0;
+  let records = 0;
+  let rejects = 0;
+  const newBatch = () => new BronzeBatch({ lake, ingestId: options.ingestId, ingestedAt: options.clock(), source: file.uri, format: source.name });
+  const flush = async (): Promise<void> => {
+    if (!batch || batch.size === 0) return;
+    chunk++;
+    await batch.commit({ appId: `src:${file.uri}#${generation}`, version: chunk });
+    for (const [k, n] of batch.reasons) reasons.set(k, (reasons.get(k) ?? 0) + n);
+    await batch.discard();
+    batch = undefined;
+  };
+  try {
+    for await (const item of source.read(counter.wrap(file.open()))) {
+      const pos = item.kind === 'reject' ? item.reject.position : item.pos;
+      if (pos <= skipBefore) continue;
+      batch ??= newBatch();
+      await batch.add(item);
+      if (item.kind === 'certificate') report.certificates++;
+      else if (item.kind === 'observation') report.observations++;
+      else report.rejects++;
+      records++;
+      if (item.kind === 'reject') rejects++;
+      if (batch.size >= batchSize) await flush();
+      if (records % 10_000 === 0) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
+    }
+    await flush();
+  } catch (e) {
+    await batch?.discard();
+    return { ...report, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+  }
+  await recordFile(
+    lake,
+    {
+      uri: file.uri, generation, format: source.name, size: file.size ?? null, modified: file.modified ?? null,
+      etag: file.etag ?? null, bytes: counter.bytes, lines: counter.lines, prefix_sha256: counter.digest(),
+      records, rejects, ingest_id: options.ingestId,
+    },
+    options.clock(),
+  );
+  return report;
+}
+
+/** SHA-256 of the first `bytes` decompressed bytes of a file (fewer if it is now shorter). */
+async function prefixDigest(chunks: AsyncIterable<Uint8Array>, bytes: number): Promise<string> {
+  const hash = createHash('sha256');
+  let seen = 0;
+  for await (const chunk of chunks) {
+    const take = Math.min(chunk.length, bytes - seen);
+    hash.update(chunk.subarray(0, take));
+    seen += take;
+    if (seen >= bytes) break;
+  }
+  return hash.digest('hex');
+}
+
+/** Counts and hashes the decompressed bytes as they stream past, and newlines. */
+class CountingHash {
+  bytes = 0;
+  lines = 0;
+  private readonly hash = createHash('sha256');
+
+  async *wrap(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunks) {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.lines++;
+      yield chunk;
+    }
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+async function coverage(lake: Lake): Promise<{ certificates: number; withoutSha1: number }> {
+  const certs = await lake.table('silver', 'certificates');
+  if (!(await certs.exists())) return { certificates: 0, withoutSha1: 0 };
+  const plan = await certs.scan({ columns: ['sha1'] });
+  const { queryJson } = await import('../lake/parquet.js');
+  const [r] = await queryJson(lake.conn, `SELECT count(*)::BIGINT::VARCHAR AS n, count(*) FILTER (WHERE sha1 IS NULL)::BIGINT::VARCHAR AS missing FROM (${plan.sql})`);
+  return { certificates: Number(r?.n ?? 0), withoutSha1: Number(r?.missing ?? 0) };
+}
+
+
+
