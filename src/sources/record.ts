@@ -47,7 +47,8 @@ export interface CertificateRecord {
 }
 
 export interface ObservationRecord {
-  ts: number;
+  /** Null where the source has no time per row (scan host files, masked test baselines). */
+  ts: number | null;
   uid: string | null;
   src_ip: string | null;
   src_port: number | null;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LineItem } from './format.js';
-import { excerpt, type SourceItem } from './record.js';
+import { excerpt, type ObservationRecord, type SourceItem } from './record.js';
 
 /**
  * Value conversions shared by the format modules: times, hex fingerprints and serials, DER
@@ -15,12 +15,8 @@ export interface ReadSummary {
   skipped: Record<string, number>;
 }
 
-/**
- * ObservationRecord.ts is not nullable, but some sources carry no time per row (internet-scan
- * host files, btest baselines with masked times). They get this, so that one constant changes
- * if the contract makes ts nullable.
- */
-export const UNKNOWN_TS = 0;
+/** The time of a row from a source that has none (internet-scan host files, masked baselines). */
+export const UNKNOWN_TS = null;
 
 /** A field whose value cannot be read; the reader turns it into a reject naming the field. */
 export class FieldError extends Error {
@@ -50,9 +46,15 @@ function msFrom(negative: boolean, wholeMs: number, frac: string): number {
  * multiplying a float, so the TSV text and the ISO form of the same instant give the same number.
  */
 export function epochSecondsToMs(text: string): number | null {
-  const m = /^([+-]?)(\d+)(?:\.(\d*))?$/.exec(text.trim());
+  const m = /^([+-]?)(\d+)(?:\.(\d*))?(?:e([+-]?\d{1,3}))?$/i.exec(text.trim());
   if (!m) return null;
-  return msFrom(m[1] === '-', Number(m[2]) * 1000, m[3] ?? '');
+  // Zeek's ASCII writer switches to exponent form for some values (`2.385616957e+09`):
+  // move the decimal point on the digits.
+  const digits = (m[2] as string) + (m[3] ?? '');
+  const point = (m[2] as string).length + Number(m[4] ?? 0);
+  const whole = point <= 0 ? '0' : digits.slice(0, point).padEnd(point, '0');
+  const frac = point <= 0 ? '0'.repeat(-point) + digits : digits.slice(point);
+  return msFrom(m[1] === '-', Number(whole) * 1000, frac);
 }
 
 const ISO = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;
@@ -80,7 +82,7 @@ export function timeValue(field: string, value: unknown, unit: 's' | 'ms' = 's')
   if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'number' && Number.isFinite(value)) return unit === 'ms' ? value : epochSecondsToMs(String(value)) ?? value * 1000;
   if (typeof value === 'string') {
-    const t = /^[+-]?\d+(\.\d*)?$/.test(value.trim()) ? (unit === 'ms' ? Number(value) : epochSecondsToMs(value)) : isoToMs(value);
+    const t = /^[+-]?\d+(\.\d*)?(e[+-]?\d+)?$/i.test(value.trim()) ? (unit === 'ms' ? Number(value) : epochSecondsToMs(value)) : isoToMs(value);
     if (t !== null) return t;
   }
   throw new FieldError(field, `not a time: ${JSON.stringify(value).slice(0, 60)}`);
@@ -141,4 +143,13 @@ export function parseObject(text: string): Record<string, unknown> | string {
 /** The first lines of a file without comments and blanks (for detect()). */
 export function contentLines(head: string[]): string[] {
   return head.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '' && !l.startsWith('#'));
+}
+
+/** An observation with every field but ts unknown. */
+export function emptyObservation(ts: number | null): ObservationRecord {
+  return {
+    ts, uid: null, src_ip: null, src_port: null, dest_ip: null, dest_port: null, server_name: null, tls_version: null,
+    cipher: null, ja3: null, ja3s: null, ja4: null, cert_sha256: null, cert_sha1: null, chain_sha256: [], chain_fuids: [],
+    established: null, validation_status: null, rdns: null, country: null, subject: null, issuer: null,
+  };
 }

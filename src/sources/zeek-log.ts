@@ -21,7 +21,8 @@ export interface ZeekFields {
   list(name: string): string[] | null;
 }
 
-export type ZeekRow = { kind: 'row'; pos: number; text: string; raw: Record<string, unknown>; fields: ZeekFields };
+/** `path` is the log's stream name (TSV `#path`, JSON `_path`) when the file says it. */
+export type ZeekRow = { kind: 'row'; pos: number; text: string; path: string | null; raw: Record<string, unknown>; fields: ZeekFields };
 
 interface Header {
   separator: string;
@@ -30,9 +31,11 @@ interface Header {
   unset: string;
   path: string | null;
   fields: string[] | null;
+  /** Field name → column, built once per header block. */
+  index: Map<string, number>;
 }
 
-const freshHeader = (): Header => ({ separator: '\t', setSeparator: ',', empty: '(empty)', unset: '-', path: null, fields: null });
+const freshHeader = (): Header => ({ separator: '\t', setSeparator: ',', empty: '(empty)', unset: '-', path: null, fields: null, index: new Map() });
 
 /** btest baselines mask times as `XXXXXXXXXX.XXXXXX`; they read as unknown, not as errors. */
 const MASKED_TIME = /^X+\.X+$/;
@@ -48,14 +51,13 @@ export function unescapeZeek(value: string): string {
 }
 
 function tsvFields(h: Header, values: string[]): ZeekFields {
-  const index = new Map((h.fields ?? []).map((f, i) => [f, i]));
   const get = (name: string): string | null => {
-    const i = index.get(name);
+    const i = h.index.get(name);
     const v = i === undefined ? undefined : values[i];
     return v === undefined || v === h.unset ? null : v;
   };
   return {
-    has: (name) => index.has(name),
+    has: (name) => h.index.has(name),
     str: (name) => {
       const v = get(name);
       return v === null ? null : v === h.empty ? '' : unescapeZeek(v);
@@ -139,12 +141,16 @@ export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<
     }
     if (text.startsWith('#')) {
       const [name, value] = directive(text, h);
+      // A new object per change: rows already yielded keep reading with their own header.
       if (name === 'separator') h = { ...freshHeader(), separator: unescapeZeek(value) };
-      else if (name === 'set_separator') h.setSeparator = unescapeZeek(value);
-      else if (name === 'empty_field') h.empty = value;
-      else if (name === 'unset_field') h.unset = value;
-      else if (name === 'path') h.path = value;
-      else if (name === 'fields') h.fields = value.split(h.separator);
+      else if (name === 'set_separator') h = { ...h, setSeparator: unescapeZeek(value) };
+      else if (name === 'empty_field') h = { ...h, empty: value };
+      else if (name === 'unset_field') h = { ...h, unset: value };
+      else if (name === 'path') h = { ...h, path: value };
+      else if (name === 'fields') {
+        const fields = value.split(h.separator);
+        h = { ...h, fields, index: new Map(fields.map((f, i) => [f, i])) };
+      }
       // #types, #open, #close and comments (btest's `###`, `#file`) change nothing we read.
       continue;
     }
@@ -154,7 +160,7 @@ export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<
         yield reject(pos, h.fields === null && !text.trimStart().startsWith('{') ? `not JSON and no #fields header before it (${obj})` : obj, text);
         continue;
       }
-      yield { kind: 'row', pos, text, raw: obj, fields: jsonFields(obj) };
+      yield { kind: 'row', pos, text, path: typeof obj._path === 'string' ? obj._path : null, raw: obj, fields: jsonFields(obj) };
       continue;
     }
     const values = text.split(h.separator);
@@ -164,7 +170,7 @@ export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<
     }
     const raw: Record<string, unknown> = {};
     h.fields.forEach((f, i) => (raw[f] = values[i]));
-    yield { kind: 'row', pos, text, raw, fields: tsvFields(h, values) };
+    yield { kind: 'row', pos, text, path: h.path, raw, fields: tsvFields(h, values) };
   }
 }
 
