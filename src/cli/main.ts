@@ -1,19 +1,28 @@
 import type { Engine } from '../engine/duckdb.js';
 import { DeltaError } from '../lake/error.js';
+import { InputError } from '../sources/input-error.js';
 import type { Effects } from './context.js';
 import { CliError } from './error.js';
 import { escapeTerminal } from './escape.js';
+import { INGEST_HELP, ingestCommand } from './ingest.js';
+import { INTEL_HELP, intelCommand } from './intel.js';
 import { SQL_HELP, sqlCommand } from './sql.js';
 import { TABLE_HELP, tableCommand } from './table.js';
 
 export const HELP = `certhunt: hunt malicious infrastructure through the TLS certificates seen on a network
 
 Commands:
+  ingest PATH|GLOB|DIR|s3://...|https://...                 parse sources into bronze and refresh silver
+  intel FILE|URL --kind sslbl|ja3|toplist                  load threat intel and popularity lists
   table scan|history|info|checkpoint|optimize|vacuum PATH   read and maintain any Delta table
   sql "SELECT ..."                                         query the lake's tables by name
 
 Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, where it
 prints rows, --format table|json|ndjson|csv. Exit codes: 0 done, 1 failed, 2 bad usage.
+
+${INGEST_HELP.replace("'FORMATS'", 'see certhunt ingest --help')}
+
+${INTEL_HELP}
 
 ${TABLE_HELP}
 
@@ -21,6 +30,8 @@ ${SQL_HELP}`;
 
 type Command = (args: string[], effects: Effects, engines: Engine[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
+  ingest: ingestCommand,
+  intel: intelCommand,
   table: tableCommand,
   sql: sqlCommand,
 };
@@ -48,6 +59,10 @@ export async function main(argv: string[], effects: Effects): Promise<number> {
     if (e instanceof CliError) {
       effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
       return e.exitCode;
+    }
+    if (e instanceof InputError) {
+      effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+      return 1;
     }
     if (e instanceof DeltaError) {
       effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);

@@ -13,12 +13,15 @@ import { refreshSilver, type SilverResult } from './silver.js';
  * otherwise it is new content and read whole. Effects (progress) are injected.
  */
 export interface InputFile {
-  uri: string;
-  size?: number;
-  modified?: number;
-  etag?: string;
+  readonly uri: string;
+  readonly size?: number;
+  readonly modified?: number;
+  readonly etag?: string;
+  /** Set when the file was found but cannot be read. */
+  readonly error?: Error;
   /** Decompressed bytes. */
   open(): AsyncIterable<Uint8Array>;
+  head?(n: number): Promise<Uint8Array>;
 }
 
 export interface SourceReader {
@@ -84,10 +87,16 @@ async function ingestFile(
   reasons: Map<string, number>,
 ): Promise<FileReport> {
   const base: FileReport = { uri: file.uri, format: null, status: 'ingested', certificates: 0, observations: 0, rejects: 0 };
+  if (file.error) return { ...base, status: 'failed', error: file.error.message };
   if (previous && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null)) {
     return { ...base, format: previous.format, status: 'unchanged' };
   }
-  const source = await reader.detect(file, options.forcedFormat);
+  let source;
+  try {
+    source = await reader.detect(file, options.forcedFormat);
+  } catch (e) {
+    return { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+  }
   if (!source) return { ...base, status: 'unknown-format', error: 'format not recognised from its content' };
   const generation = (previous?.generation ?? 0) + 1;
   const report: FileReport = { ...base, format: source.name };

@@ -16,6 +16,7 @@ import { REJECTS } from './bronze.js';
  * RFC 5280 makes unique per CA.
  */
 export const NOT_SOURCES = new Set([REJECTS, 'ingested_files']);
+const ISSUER_SERIAL_ONLY = new Set(['zeek_known_certs']);
 
 const TIME_FIELDS = new Set(['not_valid_before', 'not_valid_after', 'ts']);
 
@@ -38,7 +39,10 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
   const result: SilverResult = { certificates: { inserted: 0, updated: 0 }, observations: 0, consumed: [] };
   const certs = await lake.table('silver', 'certificates');
   const obs = await lake.table('silver', 'observations');
-  for (const name of bronzeTables) {
+  // Sources that fingerprint certificates first, so that rows known only by issuer and serial
+  // (known_certs) find the fingerprinted certificate they stand for in the same run.
+  const ordered = [...bronzeTables].sort((a, b) => Number(ISSUER_SERIAL_ONLY.has(a)) - Number(ISSUER_SERIAL_ONLY.has(b)) || a.localeCompare(b));
+  for (const name of ordered) {
     if (NOT_SOURCES.has(name)) continue;
     const bronze = await lake.table('bronze', name);
     if (!(await bronze.exists())) continue;
@@ -72,15 +76,26 @@ async function consumedVersion(table: DeltaTable, appId: string): Promise<number
   return (await table.snapshot()).txns.get(appId)?.version ?? -1;
 }
 
-function certificateBatch(bronzeSql: string, source: string): string {
+/**
+ * One row per certificate of a bronze batch. Rows known only by issuer and serial (Zeek's
+ * known_certs, pre-4.1 x509) take the id of a fingerprinted certificate with the same issuer
+ * and serial, from this batch or from silver, so one certificate stays one row.
+ */
+function certificateBatch(bronzeSql: string, source: string, silverSql: string | undefined): string {
   const pick = CERT_COLUMNS.map((n) => {
     const v = `coalesce(arg_max(c.${quoteIdent(n)}, c.__score), any_value(c.${quoteIdent(n)}))`;
     return `${TIME_FIELDS.has(n) ? msToTimestamp(v) : v} AS ${quoteIdent(n)}`;
   });
-  return `WITH c AS (
+  const known = `SELECT issuer, lower(serial) AS serial, cert_id FROM c0 WHERE cert_id NOT LIKE 'issuer-serial:%'${
+    silverSql ? ` UNION ALL SELECT issuer, lower(serial), cert_id FROM (${silverSql}) WHERE cert_id NOT LIKE 'issuer-serial:%'` : ''
+  }`;
+  return `WITH c0 AS (
       SELECT cert.*, ${CERT_KEY.replace(/c\./g, 'cert.')} AS cert_id,
              (cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT AS __score
-      FROM (${bronzeSql}) WHERE kind = 'certificate')
+      FROM (${bronzeSql}) WHERE kind = 'certificate'),
+    known AS (SELECT issuer, serial, min(cert_id) AS cert_id FROM (${known}) WHERE issuer IS NOT NULL AND serial IS NOT NULL GROUP BY issuer, serial),
+    c AS (SELECT c0.* REPLACE (coalesce(k.cert_id, c0.cert_id) AS cert_id) FROM c0
+          LEFT JOIN known k ON c0.cert_id LIKE 'issuer-serial:%' AND k.issuer = c0.issuer AND k.serial = lower(c0.serial))
     SELECT c.cert_id, ${pick.join(', ')},
            ${msToTimestamp('min(c.ts)')} AS first_seen, ${msToTimestamp('max(c.ts)')} AS last_seen,
            [${quoteLiteral(source)}] AS sources
@@ -95,7 +110,8 @@ function withDerived(sql: string): string {
 }
 
 async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }): Promise<{ inserted: number; updated: number }> {
-  const batch = withDerived(certificateBatch(bronzeSql, source));
+  const existing = (await certs.exists()) ? (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql : undefined;
+  const batch = withDerived(certificateBatch(bronzeSql, source, existing));
   if (!(await certs.exists())) {
     await certs.create({ from: `SELECT * FROM (${batch}) LIMIT 0`, ifNotExists: true });
   }

@@ -1,0 +1,101 @@
+import type { Engine } from '../engine/duckdb.js';
+import { ingest, type IngestReport } from '../pipeline/ingest.js';
+import { Lake } from '../pipeline/lake.js';
+import { listLocations } from '../sources/input.js';
+import { formatNames, sourceReader } from '../sources/index.js';
+import { makeContext, parse, type Effects } from './context.js';
+import { usage } from './error.js';
+import { escapeTerminal, safeJson } from './escape.js';
+import { FORMATS, type Format } from './output.js';
+import { ProgressLine } from './progress.js';
+
+export const INGEST_HELP = `certhunt ingest PATH|GLOB|DIR|s3://bucket/prefix|https://URL ... [--input-format auto|NAME] [--map col=field,...] [--format table|json]
+
+Reads Zeek x509/ssl/known_certs logs (TSV or JSON), Suricata eve.json TLS events and scan
+exports (CSV or JSON lines), plain or .gz/.zip, found by content. Lands every record in bronze
+(with lineage) and refreshes silver certificates and observations. Re-ingesting a file adds
+nothing; a log that grew is read from where the last run stopped. Bad records go to
+bronze.rejects and the run goes on. --format json prints a machine-readable summary.
+Input formats: ${'FORMATS'}`;
+
+export async function ingestCommand(args: string[], effects: Effects, engines: Engine[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    'input-format': { type: 'string' },
+    map: { type: 'string' },
+    'batch-size': { type: 'string' },
+  });
+  if (values.help) {
+    effects.stdout(INGEST_HELP.replace("'FORMATS'", formatNames().join(', ')) + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw usage(`certhunt ingest needs at least one PATH\n${INGEST_HELP.replace("'FORMATS'", formatNames().join(', '))}`);
+  // --format is the summary's format when it names one; otherwise the input's (DESIGN's CLI).
+  let inputFormat = values['input-format'];
+  let outFormat: string | undefined = values.format;
+  if (outFormat && !FORMATS.includes(outFormat as Format)) {
+    inputFormat ??= outFormat;
+    outFormat = undefined;
+  }
+  const ctx = makeContext(effects, { lake: values.lake, format: outFormat }, engines);
+  const map = parseMap(values.map);
+  const files = await listLocations(positionals);
+  const total = files.reduce((n, f) => n + (f.size ?? 0), 0);
+  const progress = new ProgressLine(effects.stderr, effects.isTTY && ctx.format === 'table');
+  const engine = await ctx.engine();
+  const lake = new Lake(ctx.lake, engine.conn);
+  const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined;
+  let report: IngestReport;
+  try {
+    report = await ingest(lake, iterate(files), sourceReader(map ? { map } : {}), {
+      ...(inputFormat ? { forcedFormat: inputFormat } : {}),
+      ...(batchSize ? { batchSize } : {}),
+      onProgress: (p) => progress.update({ ...p, file: escapeTerminal(p.file), totalBytes: total }),
+    });
+  } finally {
+    progress.done();
+  }
+  if (ctx.format === 'json' || ctx.format === 'ndjson') effects.stdout(safeJson(report, 2) + '\n');
+  else effects.stdout(summary(report));
+  return report.files.some((f) => f.status === 'failed' && f.certificates + f.observations === 0) && report.files.every((f) => f.status === 'failed') ? 1 : 0;
+}
+
+async function* iterate<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+function parseMap(text: string | undefined): Record<string, string> | undefined {
+  if (!text) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) throw usage(`--map takes column=field pairs separated by commas, got "${pair}"`);
+    out[k.trim()] = v.trim();
+  }
+  return out;
+}
+
+export function summary(r: IngestReport): string {
+  const lines: string[] = [];
+  const count = (s: string) => r.files.filter((f) => f.status === s).length;
+  const sum = (k: 'certificates' | 'observations' | 'rejects') => r.files.reduce((n, f) => n + f[k], 0);
+  lines.push(
+    `files: ${r.files.length} (${count('ingested') + count('changed')} read, ${count('grown')} grown, ${count('unchanged')} unchanged, ${count('unknown-format')} unknown format, ${count('failed')} failed)`,
+  );
+  lines.push(`records: ${sum('certificates')} certificate, ${sum('observations')} observation, ${sum('rejects')} set aside in bronze.rejects`);
+  lines.push(`silver: ${r.silver.certificates.inserted} new certificates, ${r.silver.certificates.updated} updated, ${r.silver.observations} observations`);
+  for (const [reason, n] of Object.entries(r.rejectReasons).sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+    lines.push(`  rejected ${n}× ${escapeTerminal(reason)}`);
+  }
+  for (const f of r.files) {
+    if (f.status === 'failed' || f.status === 'unknown-format') lines.push(`  ${f.status}: ${escapeTerminal(f.uri)}${f.error ? ` (${escapeTerminal(f.error)})` : ''}`);
+  }
+  const c = r.coverage;
+  if (c.withoutSha1 > 0) {
+    const pct = Math.round((100 * c.withoutSha1) / Math.max(1, c.certificates));
+    lines.push(
+      `warning: ${c.withoutSha1} of ${c.certificates} certificates (${pct}%) have no SHA-1: SSL Blacklist matching is blind for them; ` +
+        `set X509::hash_function (redef X509::hash_function = sha1_hash) or load policy/protocols/ssl/log-certs-base64 in Zeek`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

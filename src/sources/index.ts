@@ -1,0 +1,58 @@
+import type { FormatOptions, LineFormat } from './format.js';
+import { splitLines } from './lines.js';
+import type { SourceItem } from './record.js';
+import { scanFormats } from './scan.js';
+import { suricataTls } from './suricata.js';
+import { zeekKnownCerts, zeekSsl, zeekX509 } from './zeek.js';
+
+/**
+ * The format registry: every line format, found from a file's first lines (never its name).
+ * Order matters only where two formats could claim the same head; the specific ones go first.
+ */
+export const LINE_FORMATS: readonly LineFormat[] = [zeekX509, zeekSsl, zeekKnownCerts, suricataTls, ...scanFormats];
+
+const HEAD_LINES = 20;
+
+export function formatNames(): string[] {
+  return LINE_FORMATS.map((f) => f.name);
+}
+
+export function formatByName(name: string): LineFormat | undefined {
+  return LINE_FORMATS.find((f) => f.name === name || f.name.replace(/_/g, '-') === name);
+}
+
+/** The first lines of a decoded head, the last (possibly partial) one dropped unless it is all. */
+export function headLines(head: Uint8Array): string[] {
+  const text = Buffer.from(head).toString('utf8');
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 1) lines.pop();
+  return lines.slice(0, HEAD_LINES);
+}
+
+export function detectLineFormat(head: Uint8Array): LineFormat | undefined {
+  const lines = headLines(head);
+  return LINE_FORMATS.find((f) => f.detect(lines));
+}
+
+/** Records of a whole file in a line format. */
+export function readLines(format: LineFormat, chunks: AsyncIterable<Uint8Array>, options: FormatOptions & { maxLineBytes?: number } = {}): AsyncIterable<SourceItem> {
+  return format.read(splitLines(chunks, options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}), options);
+}
+
+/** What `certhunt ingest` needs of the sources layer: a reader for each file, by content. */
+export function sourceReader(options: FormatOptions & { maxLineBytes?: number } = {}) {
+  return {
+    async detect(file: { head?(n: number): Promise<Uint8Array> }, forced?: string) {
+      let format: LineFormat | undefined;
+      if (forced && forced !== 'auto') {
+        format = formatByName(forced);
+        if (!format) throw new Error(`unknown input format "${forced}" (known: ${formatNames().join(', ')})`);
+      } else if (file.head) {
+        format = detectLineFormat(await file.head(64 * 1024));
+      }
+      if (!format) return undefined;
+      const f = format;
+      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => readLines(f, chunks, options) };
+    },
+  };
+}
