@@ -56,7 +56,8 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   }
   if (ctx.format === 'json' || ctx.format === 'ndjson') effects.stdout(safeJson(report, 2) + '\n');
   else effects.stdout(summary(report));
-  return report.files.some((f) => f.status === 'failed' && f.certificates + f.observations === 0) && report.files.every((f) => f.status === 'failed') ? 1 : 0;
+  // Quarantined records are not a failure; only a run where no file could be read at all is.
+  return report.files.length > 0 && report.files.every((f) => f.status === 'failed') ? 1 : 0;
 }
 
 async function* iterate<T>(items: T[]): AsyncGenerator<T> {
@@ -88,6 +89,7 @@ export function summary(r: IngestReport): string {
   }
   for (const f of r.files) {
     if (f.status === 'failed' || f.status === 'unknown-format') lines.push(`  ${f.status}: ${escapeTerminal(f.uri)}${f.error ? ` (${escapeTerminal(f.error)})` : ''}`);
+    else if (f.error) lines.push(`  stopped early, records before kept: ${escapeTerminal(f.uri)} (${escapeTerminal(f.error)})`);
   }
   const c = r.coverage;
   if (c.withoutSha1 > 0) {

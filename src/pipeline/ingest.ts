@@ -122,24 +122,40 @@ async function ingestFile(
     await batch.discard();
     batch = undefined;
   };
+  const take = async (item: SourceItem): Promise<void> => {
+    const pos = item.kind === 'reject' ? item.reject.position : item.pos;
+    if (pos <= skipBefore) return;
+    batch ??= newBatch();
+    await batch.add(item);
+    if (item.kind === 'certificate') report.certificates++;
+    else if (item.kind === 'observation') report.observations++;
+    else report.rejects++;
+    records++;
+    if (item.kind === 'reject') rejects++;
+    if (batch.size >= batchSize) await flush();
+    if (records % 10_000 === 0) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
+  };
+  const items = source.read(counter.wrap(file.open()))[Symbol.asyncIterator]();
   try {
-    for await (const item of source.read(counter.wrap(file.open()))) {
-      const pos = item.kind === 'reject' ? item.reject.position : item.pos;
-      if (pos <= skipBefore) continue;
-      batch ??= newBatch();
-      await batch.add(item);
-      if (item.kind === 'certificate') report.certificates++;
-      else if (item.kind === 'observation') report.observations++;
-      else report.rejects++;
-      records++;
-      if (item.kind === 'reject') rejects++;
-      if (batch.size >= batchSize) await flush();
-      if (records % 10_000 === 0) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
+    for (;;) {
+      let next: IteratorResult<SourceItem>;
+      try {
+        next = await items.next();
+      } catch (e) {
+        // The input broke (truncated gzip, decompression bomb, I/O): what came before is kept,
+        // the break itself is a reject naming where it happened, and the run goes on.
+        const message = e instanceof Error ? e.message : String(e);
+        await take({ kind: 'reject', reject: { position: counter.lines + 1, reason: message, excerpt: '' } });
+        report.error = message;
+        break;
+      }
+      if (next.done) break;
+      await take(next.value);
     }
     await flush();
   } catch (e) {
     await batch?.discard();
-    return { ...report, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+    throw e;
   }
   await recordFile(
     lake,

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
+import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { queryJson } from '../../src/lake/parquet.js';
+import { Lake } from '../../src/pipeline/lake.js';
+import { refreshSilver } from '../../src/pipeline/silver.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const brim = join(root, '..', 'shared', 'fixtures', 'zeek-logs', 'brimdata');
+const zeekPcaps = join(root, '..', 'shared', 'fixtures', 'pcap', 'zeek');
+const noShared = existsSync(brim) ? false : '../shared/fixtures not found';
+let dir: string;
+let engine: Engine;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'certhunt-ingest-'));
+  engine = await openEngine();
+});
+after(() => {
+  engine.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+const newLake = () => join(dir, `lake${n++}`);
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {}, isTTY: false });
+  return { code, out, err };
+}
+
+async function sql(lake: string, query: string): Promise<Record<string, unknown>[]> {
+  const r = await run('sql', query, '--lake', lake, '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  return JSON.parse(r.out);
+}
+
+/** Zeek TSV split by hand (independent of src/sources): header fields, rows as objects. */
+function zeekTsv(text: string): Record<string, string>[] {
+  let fields: string[] = [];
+  const rows: Record<string, string>[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#fields')) fields = line.split('\t').slice(1);
+    if (!line || line.startsWith('#')) continue;
+    const vals = line.split('\t');
+    rows.push(Object.fromEntries(fields.map((f, i) => [f, vals[i] ?? ''])));
+  }
+  return rows;
+}
+
+describe('real Zeek logs (brimdata)', { skip: noShared }, () => {
+  test('TSV and JSON logs give identical silver tables; 348 certificates; chains resolve as the data allows', async () => {
+    const tsv = newLake();
+    const json = newLake();
+    const a = await run('ingest', join(brim, 'zeek-default_x509.log.gz'), join(brim, 'zeek-default_ssl.log.gz'), join(brim, 'zeek-default_known_certs.log.gz'), '--lake', tsv, '--format', 'json');
+    assert.equal(a.code, 0, a.err);
+    const b = await run('ingest', join(brim, 'zeek-json_x509.json.gz'), join(brim, 'zeek-json_ssl.json.gz'), join(brim, 'zeek-json_known_certs.json.gz'), '--lake', json);
+    assert.equal(b.code, 0, b.err);
+    const certCols = `* EXCLUDE (sources, first_seen, last_seen)`;
+    const q = `SELECT ${certCols} FROM silver.certificates ORDER BY cert_id`;
+    const [ct, cj] = [await sql(tsv, q), await sql(json, q)];
+    const raw = zeekTsv(gunzipSync(readFileSync(join(brim, 'zeek-default_x509.log.gz'))).toString('utf8'));
+    assert.equal(new Set(raw.map((r) => r.fingerprint)).size, 348);
+    assert.equal(ct.length, 348);
+    assert.deepEqual(cj, ct);
+    // first/last seen are the min/max of x509 and known_certs times: same in both encodings.
+    const seen = `SELECT cert_id, first_seen, last_seen, sources FROM silver.certificates ORDER BY cert_id`;
+    assert.deepEqual(await sql(json, seen), await sql(tsv, seen));
+    const obs = `SELECT * EXCLUDE (_source, _source_pos, _ingest_id, source) FROM silver.observations ORDER BY ts, uid, dest_ip, cert_sha256 NULLS FIRST`;
+    const [ot, oj] = [await sql(tsv, obs), await sql(json, obs)];
+    assert.equal(ot.length, 49474 + 35);
+    assert.deepEqual(oj, ot);
+    // Every certificate x509.log holds is in silver with Zeek's own columns.
+    const byId = new Map(ct.map((c) => [c.cert_id, c]));
+    for (const r of raw) {
+      const c = byId.get(r.fingerprint) as Record<string, unknown>;
+      assert.ok(c, r.fingerprint);
+      assert.equal(c.subject, r['certificate.subject']!.replace(/\\\\/g, '\\'));
+      assert.equal(String(c.serial), r['certificate.serial']!.toLowerCase());
+      assert.equal(Date.parse(String(c.not_valid_after).replace(' ', 'T').replace('+00', 'Z')) / 1000, Number(r['certificate.not_valid_after']));
+    }
+    // Chains: every cert_chain_fps fingerprint resolves, except those this x509.log never logged
+    // (Zeek logs each certificate once per cache period); computed here from the raw files.
+    const ssl = zeekTsv(gunzipSync(readFileSync(join(brim, 'zeek-default_ssl.log.gz'))).toString('utf8'));
+    const logged = new Set(raw.map((r) => r.fingerprint));
+    const missing = new Set(ssl.flatMap((r) => (r.cert_chain_fps && r.cert_chain_fps !== '-' && r.cert_chain_fps !== '(empty)' ? r.cert_chain_fps.split(',') : [])).filter((f) => !logged.has(f)));
+    const [unresolved] = await sql(tsv, `SELECT count(DISTINCT fp)::INT AS n FROM (SELECT unnest(chain_sha256) AS fp FROM silver.observations) WHERE fp NOT IN (SELECT cert_id FROM silver.certificates)`);
+    assert.equal(unresolved!.n, missing.size);
+    // Coverage: Zeek logged SHA-256 only, so every certificate is blind to SHA-1 lists.
+    const summary = JSON.parse(a.out);
+    assert.deepEqual(summary.coverage, { certificates: 348, withoutSha1: 348 });
+  });
+
+  test('re-ingesting adds nothing; a log that grew adds only its new lines', async () => {
+    const lake = newLake();
+    const text = gunzipSync(readFileSync(join(brim, 'zeek-default_ssl.log.gz'))).toString('utf8');
+    const lines = text.split('\n');
+    const cut = 30000;
+    const file = join(dir, `ssl-${n++}.log`);
+    writeFileSync(file, lines.slice(0, cut).join('\n') + '\n');
+    await run('ingest', file, '--lake', lake);
+    const first = await sql(lake, `SELECT count(*)::INT AS n FROM silver.observations`);
+    const again = await run('ingest', file, '--lake', lake, '--format', 'json');
+    assert.equal(JSON.parse(again.out).files[0].status, 'unchanged');
+    assert.deepEqual(await sql(lake, `SELECT count(*)::INT AS n FROM silver.observations`), first);
+    appendFileSync(file, lines.slice(cut).join('\n'));
+    const grown = await run('ingest', file, '--lake', lake, '--format', 'json');
+    assert.equal(JSON.parse(grown.out).files[0].status, 'grown');
+    const rows = zeekTsv(text).length;
+    const [all] = await sql(lake, `SELECT count(*)::INT AS n, count(DISTINCT _source_pos)::INT AS pos FROM silver.observations`);
+    assert.deepEqual(all, { n: rows, pos: rows });
+  });
+});
+
+describe('bad input is quarantined, the run goes on', () => {
+  const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tssl',
+    '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tcipher\tserver_name\testablished\tcert_chain_fps',
+    '#types\ttime\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\tbool\tvector[string]'];
+  const good = (i: number) => `1521911720.${String(i).padStart(6, '0')}\tC${i}\t10.0.0.1\t5000${i % 10}\t10.0.0.2\t443\tTLSv12\tTLS_AES_128_GCM_SHA256\tx${i}.example\tT\t${'ab'.repeat(32)}`;
+
+  test('invalid UTF-8, NUL bytes, wrong column counts, a line of many megabytes', async () => {
+    const lake = newLake();
+    const file = join(dir, `bad-${n++}.log`);
+    const body = [
+      ...header, good(1),
+      Buffer.from(good(2).replace('x2.example', 'x\xff\xfe.example'), 'latin1').toString('latin1'),
+      good(3).replace('x3.example', 'x\u0000y'),
+      'only\ttwo',
+      good(4) + '\t' + 'z'.repeat(20 * 1024 * 1024),
+      good(5),
+    ];
+    writeFileSync(file, Buffer.concat(body.map((l, i) => Buffer.from(l + '\n', i === 8 ? 'latin1' : 'utf8'))));
+    const r = await run('ingest', file, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    const rejects = await sql(lake, `SELECT _source_pos::INT AS pos, reason FROM bronze.rejects ORDER BY pos`);
+    assert.ok(rejects.length >= 3, JSON.stringify(rejects));
+    assert.ok(rejects.some((x) => /column|field/i.test(String(x.reason))), 'wrong column count named');
+    const kept = await sql(lake, `SELECT server_name FROM silver.observations ORDER BY ts`);
+    assert.ok(kept.some((x) => x.server_name === 'x1.example') && kept.some((x) => x.server_name === 'x5.example'), JSON.stringify(kept));
+    assert.equal(s.files[0].rejects, rejects.length);
+  });
+
+  test('truncated gzip keeps what came before; a decompression bomb is stopped', async () => {
+    const lake = newLake();
+    const full = gzipSync(Buffer.from([...header, ...Array.from({ length: 2000 }, (_, i) => good(i))].join('\n') + '\n'));
+    const truncated = join(dir, `trunc-${n++}.log.gz`);
+    writeFileSync(truncated, full.subarray(0, Math.floor(full.length * 0.6)));
+    const bomb = join(dir, `bomb-${n++}.log.gz`);
+    writeFileSync(bomb, gzipSync(Buffer.concat([Buffer.from(header.join('\n') + '\n'), Buffer.alloc(300 * 1024 * 1024, 0x41)]), { level: 9 }));
+    const r = await run('ingest', truncated, bomb, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    const t = s.files.find((f: any) => f.uri.endsWith('.log.gz') && f.uri.includes('trunc'));
+    assert.ok(t.observations > 0 && t.observations < 2000, JSON.stringify(t));
+    assert.match(String(t.error ?? JSON.stringify(s.rejectReasons)), /truncat|incomplete/i);
+    const bombFile = s.files.find((f: any) => f.uri.includes('bomb'));
+    assert.match(String(bombFile.error ?? JSON.stringify(s.rejectReasons)), /ratio|large|bomb|cap/i);
+  });
+});
+
+test('expected x509.log of every Zeek fixture ingests to the columns it shows', { skip: existsSync(zeekPcaps) ? false : '../shared absent' }, async () => {
+  const { readdirSync } = await import('node:fs');
+  for (const c of readdirSync(zeekPcaps)) {
+    const f = join(zeekPcaps, c, 'expected', 'x509.log');
+    if (!existsSync(f)) continue;
+    const lake = newLake();
+    const r = await run('ingest', f, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    const raw = zeekTsv(readFileSync(f, 'utf8'));
+    const rows = await sql(lake, `SELECT * FROM silver.certificates`);
+    for (const z of raw) {
+      const c = rows.find((x) => x.sha256 === z.fingerprint) as Record<string, unknown>;
+      assert.ok(c, `${c}: ${z.fingerprint}`);
+      assert.equal(c.subject, z['certificate.subject']!.replace(/\\\\/g, '\\'), c.subject as string);
+      assert.equal(c.issuer, z['certificate.issuer']!.replace(/\\\\/g, '\\'));
+      assert.equal(c.key_alg, z['certificate.key_alg']);
+      assert.equal(c.sig_alg, z['certificate.sig_alg']);
+      assert.equal(String(c.key_length), z['certificate.key_length']);
+      assert.equal(String(c.version), z['certificate.version']);
+    }
+  }
+});
+
+test('silver rebuilds from bronze: a crash between the two heals on the next run', { skip: noShared }, async () => {
+  const lake = newLake();
+  await run('ingest', join(brim, 'zeek-default_x509.log.gz'), '--lake', lake);
+  const before = await sql(lake, `SELECT cert_id, last_seen FROM silver.certificates ORDER BY cert_id`);
+  rmSync(join(lake, 'silver'), { recursive: true });
+  const l = new Lake(lake, engine.conn);
+  await refreshSilver(l, ['zeek_x509']);
+  const plan = await (await l.table('silver', 'certificates')).scan();
+  assert.deepEqual(await queryJson(engine.conn, `SELECT cert_id, last_seen FROM (${plan.sql}) ORDER BY cert_id`), before);
+  // And again: nothing more.
+  const r = await refreshSilver(l, ['zeek_x509']);
+  assert.deepEqual(r.certificates, { inserted: 0, updated: 0 });
+});
+
+test('ingest killed at random moments: re-running finishes without duplicates', { skip: noShared }, async () => {
+  const lake = newLake();
+  const file = join(brim, 'zeek-default_ssl.log.gz');
+  const cli = join(root, 'dist', 'cli.js');
+  for (let trial = 0; trial < 4; trial++) {
+    const delay = 300 + Math.floor(Math.random() * 1500);
+    spawnSync(process.execPath, [cli, 'ingest', file, '--lake', lake, '--batch-size', '5000'], { timeout: delay, killSignal: 'SIGKILL' });
+  }
+  const done = spawnSync(process.execPath, [cli, 'ingest', file, '--lake', lake, '--batch-size', '5000'], { encoding: 'utf8' });
+  assert.equal(done.status, 0, done.stderr);
+  const [c] = await sql(lake, `SELECT count(*)::INT AS n, count(DISTINCT _source_pos)::INT AS pos FROM silver.observations`);
+  assert.deepEqual(c, { n: 49474, pos: 49474 });
+  const [b] = await sql(lake, `SELECT count(*)::INT AS n FROM bronze.zeek_ssl`);
+  assert.equal(b!.n, 49474);
+});
