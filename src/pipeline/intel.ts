@@ -61,7 +61,9 @@ export async function loadIntel(lake: Lake, file: InputFile & { head?(n: number)
       }
       entries++;
       const row: Record<string, unknown> = { ...item.entry };
-      if (kind === 'toplist') row.registered_domain = registeredDomain(String(row.domain));
+      // A listed public suffix (github.io, duckdns.org) stands for itself: the platform is
+      // popular, not the names under it.
+      if (kind === 'toplist') row.registered_domain = registeredDomain(String(row.domain)) ?? String(row.domain).toLowerCase();
       await stage.write(row);
     }
     await stage.close();
