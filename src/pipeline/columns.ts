@@ -13,6 +13,8 @@ export const CERT_FIELDS: [string, string][] = [
   ['self_issued', 'BOOLEAN'], ['self_signed', 'BOOLEAN'], ['extensions', 'VARCHAR[]'], ['der', 'VARCHAR'],
   ['parse_warnings', 'VARCHAR[]'], ['subject_original', 'VARCHAR'], ['issuer_original', 'VARCHAR'],
   ['ts', 'DOUBLE'], ['host_cert', 'BOOLEAN'], ['client_cert', 'BOOLEAN'],
+  ...['subject', 'issuer'].flatMap((side) => ['cn', 'o', 'ou', 'c', 'l', 'st', 'email'].map((p): [string, string] => [`${side}_${p}`, 'VARCHAR'])),
+  ['spki_sha256', 'VARCHAR'],
 ];
 
 export const OBS_FIELDS: [string, string][] = [

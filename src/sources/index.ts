@@ -1,3 +1,4 @@
+import { CERTFILE, completeCertificate, looksLikeCertificateFile, readCertificateFile } from './certfile.js';
 import type { FormatOptions, LineFormat } from './format.js';
 import { splitLines } from './lines.js';
 import type { SourceItem } from './record.js';
@@ -43,16 +44,25 @@ export function readLines(format: LineFormat, chunks: AsyncIterable<Uint8Array>,
 export function sourceReader(options: FormatOptions & { maxLineBytes?: number } = {}) {
   return {
     async detect(file: { head?(n: number): Promise<Uint8Array> }, forced?: string) {
+      const head = file.head ? await file.head(64 * 1024) : new Uint8Array();
+      if (forced === CERTFILE || ((!forced || forced === 'auto') && looksLikeCertificateFile(head))) {
+        return { name: CERTFILE, read: (chunks: AsyncIterable<Uint8Array>) => readCertificateFile(chunks) };
+      }
       let format: LineFormat | undefined;
       if (forced && forced !== 'auto') {
         format = formatByName(forced);
-        if (!format) throw new Error(`unknown input format "${forced}" (known: ${formatNames().join(', ')})`);
-      } else if (file.head) {
-        format = detectLineFormat(await file.head(64 * 1024));
-      }
+        if (!format) throw new Error(`unknown input format "${forced}" (known: ${[...formatNames(), CERTFILE].join(', ')})`);
+      } else format = detectLineFormat(head);
       if (!format) return undefined;
       const f = format;
-      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => readLines(f, chunks, options) };
+      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => complete(readLines(f, chunks, options)) };
     },
   };
+}
+
+/** Certificates from logs get their DER parsed in full (when logged) and their name parts. */
+async function* complete(items: AsyncIterable<SourceItem>): AsyncGenerator<SourceItem> {
+  for await (const item of items) {
+    yield item.kind === 'certificate' ? { ...item, cert: completeCertificate(item.cert) } : item;
+  }
 }
