@@ -42,33 +42,48 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
   // Sources that fingerprint certificates first, so that rows known only by issuer and serial
   // (known_certs) find the fingerprinted certificate they stand for in the same run.
   const ordered = [...bronzeTables].sort((a, b) => Number(ISSUER_SERIAL_ONLY.has(a)) - Number(ISSUER_SERIAL_ONLY.has(b)) || a.localeCompare(b));
+  // Certificates of every source first, then observations, so a session finds the
+  // certificate it names whichever log came first.
+  const pending: { name: string; bronze: DeltaTable; appId: string }[] = [];
   for (const name of ordered) {
     if (NOT_SOURCES.has(name)) continue;
     const bronze = await lake.table('bronze', name);
-    if (!(await bronze.exists())) continue;
-    const appId = `bronze/${name}`;
-    const certDone = await consumedVersion(certs, appId);
-    const obsDone = await consumedVersion(obs, appId);
-    const from = Math.min(certDone, obsDone);
-    const added = await bronze.addedSince(from);
-    if (added.version <= from) continue;
-    // Only files from commits neither table has consumed would be wrong to mix; each table
-    // reads just the files past its own mark.
-    if (added.version > certDone) {
-      const files = certDone === from ? added.files : (await bronze.addedSince(certDone)).files;
-      const plan = await bronze.scan({ snapshot: { ...added.snapshot, files } });
-      const r = await upsertCertificates(certs, plan.sql, name, { appId, version: added.version });
-      result.certificates.inserted += r.inserted;
-      result.certificates.updated += r.updated;
-    }
-    if (added.version > obsDone) {
-      const files = obsDone === from ? added.files : (await bronze.addedSince(obsDone)).files;
-      const plan = await bronze.scan({ snapshot: { ...added.snapshot, files } });
-      result.observations += await appendObservations(obs, plan.sql, name, { appId, version: added.version });
-    }
+    if (await bronze.exists()) pending.push({ name, bronze, appId: `bronze/${name}` });
+  }
+  for (const { name, bronze, appId } of pending) {
+    const done = await consumedVersion(certs, appId);
+    const added = await bronze.addedSince(done);
+    if (added.version <= done) continue;
+    const plan = await bronze.scan({ snapshot: { ...added.snapshot, files: added.files } });
+    const r = await upsertCertificates(certs, plan.sql, name, { appId, version: added.version });
+    result.certificates.inserted += r.inserted;
+    result.certificates.updated += r.updated;
     result.consumed.push(name);
   }
+  const fuids = await fuidIndex(lake, certs);
+  for (const { name, bronze, appId } of pending) {
+    const done = await consumedVersion(obs, appId);
+    const added = await bronze.addedSince(done);
+    if (added.version <= done) continue;
+    const plan = await bronze.scan({ snapshot: { ...added.snapshot, files: added.files } });
+    result.observations += await appendObservations(obs, plan.sql, name, { appId, version: added.version }, fuids);
+    if (!result.consumed.includes(name)) result.consumed.push(name);
+  }
   return result;
+}
+
+/**
+ * Pre-4.1 Zeek names a session's certificates by file id (fuid), which only x509.log's `id`
+ * ties to a certificate: file id → issuer and serial → the silver certificate.
+ */
+async function fuidIndex(lake: Lake, certs: DeltaTable): Promise<string | undefined> {
+  const x509 = await lake.table('bronze', 'zeek_x509');
+  if (!(await x509.exists()) || !(await certs.exists())) return undefined;
+  const b = (await x509.scan({ columns: ['raw', 'cert', 'kind'] })).sql;
+  const c = (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql;
+  return `SELECT json_extract_string(x.raw, '$.id') AS fuid, any_value(coalesce(s.cert_id, ${CERT_KEY.replace(/c\./g, 'x.cert.')})) AS cert_id
+    FROM (${b}) x LEFT JOIN (${c}) s ON s.issuer = x.cert.issuer AND lower(s.serial) = lower(x.cert.serial)
+    WHERE x.kind = 'certificate' AND json_extract_string(x.raw, '$.id') IS NOT NULL GROUP BY 1`;
 }
 
 async function consumedVersion(table: DeltaTable, appId: string): Promise<number> {
@@ -130,9 +145,12 @@ async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: 
   return { inserted: Number(metrics.numTargetRowsInserted ?? 0), updated: Number(metrics.numTargetRowsUpdated ?? 0) };
 }
 
-async function appendObservations(obs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }): Promise<number> {
-  const cols = OBS_FIELDS.filter(([n]) => n !== 'chain_fuids').map(([n]) => (n === 'ts' ? `${msToTimestamp('obs.ts')} AS ts` : `obs.${quoteIdent(n)}`));
-  const sql = `SELECT ${cols.join(', ')}, ${quoteLiteral(source)} AS source, _source, _source_pos, _ingest_id FROM (${bronzeSql}) WHERE kind = 'observation'`;
+async function appendObservations(obs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }, fuids: string | undefined): Promise<number> {
+  const cols = OBS_FIELDS.filter(([n]) => n !== 'chain_fuids').map(([n]) => (n === 'ts' ? `${msToTimestamp('b.obs.ts')} AS ts` : `b.obs.${quoteIdent(n)}`));
+  // cert_id joins a sighting to silver.certificates whatever the source logged of the leaf.
+  const certId = `coalesce(lower(b.obs.cert_sha256), 'sha1:' || lower(b.obs.cert_sha1)${fuids ? ', f.cert_id' : ''})`;
+  const join = fuids ? ` LEFT JOIN (${fuids}) f ON f.fuid = b.obs.chain_fuids[1]` : '';
+  const sql = `SELECT ${cols.join(', ')}, ${certId} AS cert_id, ${quoteLiteral(source)} AS source, b._source, b._source_pos, b._ingest_id FROM (${bronzeSql}) b${join} WHERE b.kind = 'observation'`;
   const [count] = await queryJson(obs.conn, `SELECT count(*)::INT AS n FROM (${sql})`);
   const out = await obs.append(sql, { txn, mergeSchema: true, createIfMissing: { from: `SELECT * FROM (${sql}) LIMIT 0` } });
   return out.status === 'committed' ? Number(count?.n ?? 0) : 0;

@@ -219,3 +219,23 @@ test('ingest killed at random moments: re-running finishes without duplicates', 
   const [b] = await sql(lake, `SELECT count(*)::INT AS n FROM bronze.zeek_ssl`);
   assert.equal(b!.n, 49474);
 });
+
+test('pre-4.1 Zeek logs: sessions find their certificate through the file id', async () => {
+  const lake = newLake();
+  const head = (path: string, fields: string[], types: string[]) => ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', `#path\t${path}`, `#fields\t${fields.join('\t')}`, `#types\t${types.join('\t')}`];
+  const x509 = join(dir, `old-x509-${n++}.log`);
+  writeFileSync(x509, [
+    ...head('x509', ['ts', 'id', 'certificate.version', 'certificate.serial', 'certificate.subject', 'certificate.issuer', 'certificate.not_valid_before', 'certificate.not_valid_after'], ['time', 'string', 'count', 'string', 'string', 'string', 'time', 'time']),
+    ['1598992773.5', 'FwuVrR3ZAcBJl3GZ2', '3', '0A1B', 'CN=old.example,O=Old', 'CN=Old CA', '1577836800.0', '1609459200.0'].join('\t'),
+    ['1598992773.6', 'Fq7rbE1r2c0hJwqvHh', '3', '0C', 'CN=Old CA', 'CN=Old CA', '1577836800.0', '1609459200.0'].join('\t'),
+  ].join('\n') + '\n');
+  const ssl = join(dir, `old-ssl-${n++}.log`);
+  writeFileSync(ssl, [
+    ...head('ssl', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'version', 'cipher', 'server_name', 'established', 'cert_chain_fuids', 'subject', 'issuer'], ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string', 'string', 'bool', 'vector[string]', 'string', 'string']),
+    ['1598992773.4', 'CabcDEF1', '10.0.0.5', '50000', '192.0.2.7', '443', 'TLSv12', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'old.example', 'T', 'FwuVrR3ZAcBJl3GZ2,Fq7rbE1r2c0hJwqvHh', 'CN=old.example,O=Old', 'CN=Old CA'].join('\t'),
+  ].join('\n') + '\n');
+  // The session log first: the link must not depend on the order files arrive in.
+  assert.equal((await run('ingest', ssl, x509, '--lake', lake)).code, 0);
+  const rows = await sql(lake, `SELECT o.uid, o.cert_id, c.subject, c.serial FROM silver.observations o LEFT JOIN silver.certificates c USING (cert_id)`);
+  assert.deepEqual(rows, [{ uid: 'CabcDEF1', cert_id: 'issuer-serial:CN=Old CA|0a1b', subject: 'CN=old.example,O=Old', serial: '0a1b' }]);
+});
