@@ -239,3 +239,13 @@ test('pre-4.1 Zeek logs: sessions find their certificate through the file id', a
   const rows = await sql(lake, `SELECT o.uid, o.cert_id, c.subject, c.serial FROM silver.observations o LEFT JOIN silver.certificates c USING (cert_id)`);
   assert.deepEqual(rows, [{ uid: 'CabcDEF1', cert_id: 'issuer-serial:CN=Old CA|0a1b', subject: 'CN=old.example,O=Old', serial: '0a1b' }]);
 });
+
+test('progress goes to a TTY only; a pipe gets none', { skip: noShared }, async () => {
+  for (const isTTY of [true, false]) {
+    let err = '';
+    const code = await main(['ingest', join(brim, 'zeek-default_ssl.log.gz'), '--lake', newLake()], { stdout: () => {}, stderr: (s) => (err += s), env: {}, isTTY });
+    assert.equal(code, 0);
+    if (isTTY) assert.match(err, /\r\x1b\[2K.*records.*rec\/s/);
+    else assert.equal(err, '');
+  }
+});
