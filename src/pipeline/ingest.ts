@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { queryJson } from '../lake/parquet.js';
 
 import type { SourceItem } from '../sources/record.js';
 import { BronzeBatch } from './bronze.js';
@@ -206,7 +207,6 @@ async function coverage(lake: Lake): Promise<{ certificates: number; withoutSha1
   const certs = await lake.table('silver', 'certificates');
   if (!(await certs.exists())) return { certificates: 0, withoutSha1: 0 };
   const plan = await certs.scan({ columns: ['sha1'] });
-  const { queryJson } = await import('../lake/parquet.js');
   const [r] = await queryJson(lake.conn, `SELECT count(*)::BIGINT::VARCHAR AS n, count(*) FILTER (WHERE sha1 IS NULL)::BIGINT::VARCHAR AS missing FROM (${plan.sql})`);
   return { certificates: Number(r?.n ?? 0), withoutSha1: Number(r?.missing ?? 0) };
 }
