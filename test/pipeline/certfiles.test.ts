@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.js';
+import { run } from '../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const certs = join(root, '..', 'shared', 'fixtures', 'certs');
@@ -14,12 +14,6 @@ const skip = existsSync(certs) ? false : '../shared/fixtures not found';
 const dir = mkdtempSync(join(tmpdir(), 'certhunt-certfiles-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {}, isTTY: false });
-  return { code, out, err };
-}
 
 function files(d: string): string[] {
   return readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : [join(d, n)]));

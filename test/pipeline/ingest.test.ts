@@ -7,6 +7,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
+import { run, sql } from '../helpers/cli.js';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { queryJson } from '../../src/lake/parquet.js';
 import { Lake } from '../../src/pipeline/lake.js';
@@ -30,18 +31,7 @@ after(() => {
 let n = 0;
 const newLake = () => join(dir, `lake${n++}`);
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {}, isTTY: false });
-  return { code, out, err };
-}
 
-async function sql(lake: string, query: string): Promise<Record<string, unknown>[]> {
-  const r = await run('sql', query, '--lake', lake, '--format', 'json');
-  assert.equal(r.code, 0, r.err);
-  return JSON.parse(r.out);
-}
 
 /** Zeek TSV split by hand (independent of src/sources): header fields, rows as objects. */
 function zeekTsv(text: string): Record<string, string>[] {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
+import { run, sql } from '../helpers/cli.js';
 import { registeredDomain } from '../../src/pipeline/domain.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,17 +18,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {}, isTTY: false });
-  return { code, out, err };
-}
-async function sql(lake: string, q: string): Promise<Record<string, unknown>[]> {
-  const r = await run('sql', q, '--lake', lake, '--format', 'json');
-  assert.equal(r.code, 0, r.err);
-  return JSON.parse(r.out);
-}
 
 /** Data lines of an abuse.ch CSV, read here independently of src/sources. */
 function dataLines(file: string): string[][] {
