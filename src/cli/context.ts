@@ -44,7 +44,8 @@ export function makeContext(effects: Effects, values: { lake?: string | boolean 
     format,
     async engine() {
       if (!engine) {
-        engine = await openEngine();
+        const memoryLimit = effects.env.CERTHUNT_MEMORY;
+        engine = await openEngine(memoryLimit ? { memoryLimit } : {});
         engines.push(engine);
       }
       return engine;

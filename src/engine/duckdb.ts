@@ -1,4 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * The embedded engine. Settings that matter for correctness live here, once:
@@ -11,13 +13,22 @@ export interface Engine {
   close(): void;
 }
 
-export async function openEngine(options: { threads?: number; memoryLimit?: string } = {}): Promise<Engine> {
+/**
+ * DuckDB takes 80% of RAM by default; certhunt shares the machine with the analyst's other
+ * tools, so it is capped and spills to a scratch folder instead (the CLI reads CERTHUNT_MEMORY).
+ */
+export const DEFAULT_MEMORY_LIMIT = '1GB';
+
+export async function openEngine(options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {}): Promise<Engine> {
   const config: Record<string, string> = {
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
+    memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+    temp_directory: options.tempDirectory ?? join(tmpdir(), `certhunt-duckdb-${process.pid}`),
+    // Insertion order is kept only where a query asks for it: cheaper, less memory.
+    preserve_insertion_order: 'false',
   };
   if (options.threads) config.threads = String(options.threads);
-  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
   const instance = await DuckDBInstance.create(':memory:', config);
   const conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");

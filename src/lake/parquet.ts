@@ -169,7 +169,7 @@ export async function writeCheckpointParquet(conn: DuckDBConnection, actions: Ac
     .join(', ');
   try {
     await conn.run(
-      `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1073741824)) TO ${sqlString(localFile)} (FORMAT parquet)`,
+      `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 67108864)) TO ${sqlString(localFile)} (FORMAT parquet)`,
     );
   } finally {
     await fs.rm(ndjson, { force: true });

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { listLakeTables } from '../engine/catalog.js';
 import { queryJson } from '../lake/parquet.js';
 
 import type { SourceItem } from '../sources/record.js';
@@ -75,7 +76,10 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
     files.push(report);
     if (report.format && report.certificates + report.observations > 0) touched.add(report.format);
   }
-  const silver = await refreshSilver(lake, [...touched].sort());
+  // Every bronze table, not just those this run touched: a run killed between bronze and
+  // silver left bronze commits that silver has not consumed, and this run must finish them.
+  const bronze = (await listLakeTables(lake.location)).filter((t) => t.layer === 'bronze').map((t) => t.name);
+  const silver = await refreshSilver(lake, [...new Set([...bronze, ...touched])].sort());
   return { ingestId, files, rejectReasons: Object.fromEntries(reasons), silver, coverage: await coverage(lake) };
 }
 

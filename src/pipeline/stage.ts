@@ -38,7 +38,7 @@ export class Stage {
   /** A query over the staged rows with the given DuckDB column types. */
   select(columns: [string, string][], extra = ''): string {
     const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
-    return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 268435456)`;
+    return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 67108864)`;
   }
 
   async remove(): Promise<void> {

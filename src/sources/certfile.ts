@@ -64,11 +64,26 @@ export function completeCertificate(cert: CertificateRecord): CertificateRecord 
   if (cert.host_cert !== undefined) merged.host_cert = cert.host_cert;
   if (cert.client_cert !== undefined) merged.client_cert = cert.client_cert;
   merged.parse_warnings = [...new Set([...cert.parse_warnings, ...parsed.parse_warnings])];
-  return merged as unknown as CertificateRecord;
+  return withParts(merged as unknown as CertificateRecord);
+}
+
+/** Shannon entropy in bits of a string's characters (code points), null for none. */
+export function shannonEntropy(text: string | null): number | null {
+  if (!text) return null;
+  const counts = new Map<string, number>();
+  let n = 0;
+  for (const ch of text) {
+    counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    n++;
+  }
+  let h = 0;
+  for (const c of counts.values()) h -= (c / n) * Math.log2(c / n);
+  return h === 0 ? 0 : h;
 }
 
 function withParts(cert: CertificateRecord): CertificateRecord {
   const out = cert as CertificateRecord & Record<string, unknown>;
+  out.cn_entropy = shannonEntropy(cert.common_name);
   for (const side of ['subject', 'issuer'] as const) {
     if (out[`${side}_cn`] !== undefined) continue;
     const attrs = out[side] ? dnAttributes(out[side] as string) : [];
