@@ -1,6 +1,5 @@
 import { quoteIdent } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
-import { queryJson } from '../lake/parquet.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
 import type { Lake } from './lake.js';
 import { REJECTS } from './bronze.js';
@@ -61,7 +60,12 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
     const done = await consumedVersion(obs, appId);
     const added = await bronze.addedSince(done);
     if (added.version <= done) continue;
-    const plan = await bronze.scan({ snapshot: { ...added.snapshot, files: added.files } });
+    // Files holding no observation (a certificate log) are skipped by their `kind` stats.
+    const plan = await bronze.scan({ snapshot: { ...added.snapshot, files: added.files }, filters: [{ column: 'kind', op: '=', value: 'observation' }] });
+    if (plan.files.length === 0) {
+      await markConsumed(obs, appId, added.version);
+      continue;
+    }
     result.observations += await appendObservations(obs, plan.sql, name, { appId, version: added.version }, fuids);
     if (!result.consumed.includes(name)) result.consumed.push(name);
   }
@@ -105,8 +109,9 @@ function certificateBatch(bronzeSql: string, source: string, silverSql: string |
              (cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT AS __score
       FROM (${bronzeSql}) WHERE kind = 'certificate'),
     known AS (SELECT issuer, serial, min(cert_id) AS cert_id FROM (${known}) WHERE issuer IS NOT NULL AND serial IS NOT NULL GROUP BY issuer, serial),
-    c1 AS (SELECT c0.* REPLACE (coalesce(k.cert_id, c0.cert_id) AS cert_id) FROM c0
-          LEFT JOIN known k ON c0.cert_id LIKE 'issuer-serial:%' AND k.issuer = c0.issuer AND k.serial = lower(c0.serial)),
+    -- Equality keys only in ON, so the join is hashed (with the LIKE there it was a nested loop).
+    c1 AS (SELECT c0.* REPLACE (CASE WHEN c0.cert_id LIKE 'issuer-serial:%' THEN coalesce(k.cert_id, c0.cert_id) ELSE c0.cert_id END AS cert_id) FROM c0
+          LEFT JOIN known k ON k.issuer = c0.issuer AND k.serial = lower(c0.serial)),
     c AS (SELECT *, min(ts) OVER w AS __first, max(ts) OVER w AS __last FROM c1 WHERE cert_id IS NOT NULL
           WINDOW w AS (PARTITION BY cert_id)
           QUALIFY row_number() OVER (PARTITION BY cert_id ORDER BY __score DESC, ts DESC NULLS LAST) = 1)
@@ -150,9 +155,18 @@ async function appendObservations(obs: DeltaTable, bronzeSql: string, source: st
   const certId = `coalesce(lower(b.obs.cert_sha256), 'sha1:' || lower(b.obs.cert_sha1)${fuids ? ', f.cert_id' : ''})`;
   const join = fuids ? ` LEFT JOIN (${fuids}) f ON f.fuid = b.obs.chain_fuids[1]` : '';
   const sql = `SELECT ${cols.join(', ')}, ${certId} AS cert_id, ${quoteLiteral(source)} AS source, b._source, b._source_pos, b._ingest_id FROM (${bronzeSql}) b${join} WHERE b.kind = 'observation'`;
-  const [count] = await queryJson(obs.conn, `SELECT count(*)::INT AS n FROM (${sql})`);
   const out = await obs.append(sql, { txn, mergeSchema: true, createIfMissing: { from: `SELECT * FROM (${sql}) LIMIT 0` } });
-  return out.status === 'committed' ? Number(count?.n ?? 0) : 0;
+  return out.status === 'committed' ? Number((await lastMetrics(obs)).numOutputRows ?? 0) : 0;
+}
+
+/** Record that silver has consumed a bronze version that held nothing for this table. */
+async function markConsumed(table: DeltaTable, appId: string, version: number): Promise<void> {
+  if (!(await table.exists())) return; // nothing to remember yet: the next run re-checks cheaply
+  await table.commit(async (snapshot) =>
+    (snapshot.txns.get(appId)?.version ?? -1) >= version
+      ? { skip: 'already consumed' }
+      : { actions: [{ txn: { appId, version, lastUpdated: table.now() } }], operation: 'SET TRANSACTION', operationParameters: {}, blindAppend: true, txn: { appId, version } },
+  );
 }
 
 async function lastMetrics(table: DeltaTable): Promise<Record<string, string>> {

@@ -13,22 +13,34 @@ export function dnAttributes(dn: string): [string, string][] {
     const eq = dn.indexOf('=', i);
     if (eq < 0) break;
     const type = dn.slice(i, eq).trim();
-    const bytes: number[] = [];
     let j = eq + 1;
+    let plain = true;
     for (; j < dn.length && dn[j] !== ',' && dn[j] !== '+'; j++) {
-      const c = dn[j] as string;
-      if (c === '\\' && j + 1 < dn.length) {
-        const hex = dn.slice(j + 1, j + 3);
-        if (/^[0-9a-fA-F]{2}$/.test(hex)) {
-          bytes.push(parseInt(hex, 16));
-          j += 2;
-        } else bytes.push(...Buffer.from(dn[++j] as string));
-      } else bytes.push(...Buffer.from(c));
+      if (dn[j] === '\\') {
+        plain = false;
+        j++;
+      }
     }
-    out.push([type, Buffer.from(bytes).toString('utf8')]);
+    // Most values have no escapes: slice them; decode byte escapes (\xx) only where present.
+    out.push([type, plain ? dn.slice(eq + 1, j) : unescapeValue(dn.slice(eq + 1, j))]);
     i = j + 1;
   }
   return out;
+}
+
+function unescapeValue(v: string): string {
+  const bytes: number[] = [];
+  for (let j = 0; j < v.length; j++) {
+    const c = v[j] as string;
+    if (c === '\\' && j + 1 < v.length) {
+      const hex = v.slice(j + 1, j + 3);
+      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        j += 2;
+      } else bytes.push(...Buffer.from(v[++j] as string));
+    } else bytes.push(...Buffer.from(c));
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 /** The first CN (the most specific in RFC 4514 order), unescaped; null when there is none. */
