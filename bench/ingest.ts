@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BenchOptions, BenchResult } from './lake.js';
@@ -39,17 +39,44 @@ import type * as ZeekLogMod from '../src/sources/zeek-log.js';
 import type * as ZeekMod from '../src/sources/zeek.js';
 import type { SourceItem } from '../src/sources/record.js';
 
-const { openEngine } = (await import('../dist/engine/duckdb.js' as string)) as typeof EngineMod;
-const { ingest } = (await import('../dist/pipeline/ingest.js' as string)) as typeof IngestMod;
-const { Lake } = (await import('../dist/pipeline/lake.js' as string)) as typeof LakeMod;
-const { BronzeBatch } = (await import('../dist/pipeline/bronze.js' as string)) as typeof BronzeMod;
-const { Stage } = (await import('../dist/pipeline/stage.js' as string)) as typeof StageMod;
-const { DeltaTable } = (await import('../dist/lake/table.js' as string)) as typeof TableMod;
-const { listLocations } = (await import('../dist/sources/input.js' as string)) as typeof InputMod;
-const { sourceReader } = (await import('../dist/sources/index.js' as string)) as typeof SourcesMod;
-const { splitLines } = (await import('../dist/sources/lines.js' as string)) as typeof LinesMod;
-const { zeekRows } = (await import('../dist/sources/zeek-log.js' as string)) as typeof ZeekLogMod;
-const { zeekX509 } = (await import('../dist/sources/zeek.js' as string)) as typeof ZeekMod;
+// The compiled code is loaded from a private copy of dist/ made when a scenario starts (see
+// prepare()): dist/ is shared with whoever else builds or tests in this tree meanwhile, and a
+// CLI child spawned half an hour into a run must run the same code as the first one.
+let openEngine!: typeof EngineMod.openEngine;
+let ingest!: typeof IngestMod.ingest;
+let Lake!: typeof LakeMod.Lake;
+let BronzeBatch!: typeof BronzeMod.BronzeBatch;
+let Stage!: typeof StageMod.Stage;
+let DeltaTable!: typeof TableMod.DeltaTable;
+let listLocations!: typeof InputMod.listLocations;
+let sourceReader!: typeof SourcesMod.sourceReader;
+let splitLines!: typeof LinesMod.splitLines;
+let zeekRows!: typeof ZeekLogMod.zeekRows;
+let zeekX509!: typeof ZeekMod.zeekX509;
+let CLI = '';
+let DIST = '';
+
+/** Copy dist/ to WORKDIR/app/dist (node_modules linked, ESM package.json) and load it from there. */
+async function prepare(o: BenchOptions): Promise<void> {
+  const app = path.join(o.workDir, 'app');
+  DIST = path.join(app, 'dist');
+  await fs.cp(path.join(ROOT, 'dist'), DIST, { recursive: true });
+  await fs.symlink(path.join(ROOT, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+  await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+  CLI = path.join(DIST, 'cli.js');
+  const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(DIST, rel)).href)) as T;
+  ({ openEngine } = await load<typeof EngineMod>('engine/duckdb.js'));
+  ({ ingest } = await load<typeof IngestMod>('pipeline/ingest.js'));
+  ({ Lake } = await load<typeof LakeMod>('pipeline/lake.js'));
+  ({ BronzeBatch } = await load<typeof BronzeMod>('pipeline/bronze.js'));
+  ({ Stage } = await load<typeof StageMod>('pipeline/stage.js'));
+  ({ DeltaTable } = await load<typeof TableMod>('lake/table.js'));
+  ({ listLocations } = await load<typeof InputMod>('sources/input.js'));
+  ({ sourceReader } = await load<typeof SourcesMod>('sources/index.js'));
+  ({ splitLines } = await load<typeof LinesMod>('sources/lines.js'));
+  ({ zeekRows } = await load<typeof ZeekLogMod>('sources/zeek-log.js'));
+  ({ zeekX509 } = await load<typeof ZeekMod>('sources/zeek.js'));
+}
 
 export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ingest: ingestBench,
@@ -57,7 +84,6 @@ export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const FIXTURE = fileURLToPath(new URL('../../shared/fixtures/zeek-logs/brimdata/zeek-json_x509.json.gz', import.meta.url));
 const MiB = 1048576;
 
@@ -243,6 +269,7 @@ async function runNode(
   };
   const timer = setInterval(() => void sample(), opts.sampleMs ?? 250);
   let killed = false;
+  let signal: NodeJS.Signals | null = null;
   const cap = opts.capMs
     ? setTimeout(() => {
         killed = true;
@@ -251,7 +278,10 @@ async function runNode(
     : undefined;
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (c, signal) => resolve(c ?? (signal ? -1 : null)));
+    child.on('close', (c, sig) => {
+      signal = sig;
+      resolve(c);
+    });
   });
   const ms = performance.now() - t0;
   clearInterval(timer);
@@ -263,7 +293,10 @@ async function runNode(
     o.log(`  killed after ${fmtS(ms)} (cap ${fmtS(opts.capMs!)}); sampled RSS so far ${sampledMax.toFixed(0)} MiB`);
     return { ms, maxRssMiB: sampledMax, stdout, stderr, timeline, killed };
   }
-  if (code !== 0) throw new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr.slice(-4000)}`);
+  if (code !== 0) {
+    const how = signal ? `was killed by ${signal} (not by the bench) after ${fmtS(ms)}, last sampled RSS ${timeline[timeline.length - 1]?.rss.toFixed(0) ?? '?'} MiB` : `exited with ${code}`;
+    throw new Error(`node ${args.join(' ')} ${how}:\n${stderr.slice(-4000)}`);
+  }
   const maxRssMiB = existsSync(rssOut) ? Number(readFileSync(rssOut, 'utf8')) / 1024 : sampledMax;
   await fs.rm(rssOut, { force: true });
   return { ms, maxRssMiB, stdout, stderr, timeline, killed };
@@ -664,7 +697,7 @@ async function cpuProfile(o: BenchOptions, file: string, records: number): Promi
   const totalMs = (prof.endTime - prof.startTime) / 1000;
   const fnKey = (id: number): string => {
     const cf = byId.get(id)!.callFrame;
-    const file = cf.url ? cf.url.replace(/^file:\/\//, '').replace(ROOT, '').replace(/^.*node_modules\//, 'node_modules/') : '';
+    const file = cf.url ? cf.url.replace(/^file:\/\//, '').replace(DIST, 'dist').replace(ROOT, '').replace(/^.*node_modules\//, 'node_modules/') : '';
     return `${cf.functionName || '(anonymous)'}${file ? ` ${file}:${cf.lineNumber + 1}` : ''}`;
   };
   const byFn = new Map<string, number>();
@@ -673,7 +706,7 @@ async function cpuProfile(o: BenchOptions, file: string, records: number): Promi
     const k = fnKey(id);
     byFn.set(k, (byFn.get(k) ?? 0) + ms);
     const cf = byId.get(id)!.callFrame;
-    const f = cf.url ? cf.url.replace(/^file:\/\//, '').replace(ROOT, '').replace(/^.*node_modules\/(@[^/]+\/[^/]+|[^/]+).*/, 'node_modules/$1') : cf.functionName.startsWith('(') ? cf.functionName : '(native: JSON, Buffer, crypto, …)';
+    const f = cf.url ? cf.url.replace(/^file:\/\//, '').replace(DIST, 'dist').replace(ROOT, '').replace(/^.*node_modules\/(@[^/]+\/[^/]+|[^/]+).*/, 'node_modules/$1') : cf.functionName.startsWith('(') ? cf.functionName : '(native: JSON, Buffer, crypto, …)';
     byFile.set(f, (byFile.get(f) ?? 0) + ms);
   }
   const idle = byFn.get('(idle)') ?? 0;
@@ -731,6 +764,7 @@ function peakBy(timeline: ChildRun['timeline']): Record<string, { rss: number; f
 // ingest
 
 async function ingestBench(o: BenchOptions): Promise<BenchResult> {
+  await prepare(o);
   const records = o.quick ? 100_000 : 1_000_000;
   const maxPairs = o.quick ? 5 : 3;
   // One ingest past this is stopped and counted at the cap (a lower bound; the ratio is then ≥).
@@ -824,6 +858,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
 // ingest-memory
 
 async function ingestMemory(o: BenchOptions): Promise<BenchResult> {
+  await prepare(o);
   const bytes = o.quick ? 500e6 : 5e9;
   const budget = 1024;
   const cap = capMs(o, 60, 30);

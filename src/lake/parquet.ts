@@ -66,7 +66,7 @@ export async function writeParquet(
     // Spark 3 does, so the file says so in the key Spark reads.
     rows = await queryJson(
       conn,
-      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
+      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE_BYTES '64MB', RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
     );
   } catch (e) {
     throw new DeltaError('invalid', `cannot write data file: ${firstLine(e)}`, { file: localFile, cause: e });
