@@ -209,6 +209,9 @@ async function generatedLog(o: BenchOptions, name: string, limit: { records?: nu
   return { file, records: w.records, bytes: w.bytes };
 }
 
+/** Said in the notes when set: the CLI children inherit it and the breakdown uses it too. */
+const memoryNote = (): string => (process.env.CERTHUNT_MEMORY ? `CERTHUNT_MEMORY=${process.env.CERTHUNT_MEMORY}; ` : '');
+
 /** Bump when X509Log.line changes, so cached logs are regenerated. */
 export const GENERATOR_VERSION = 1;
 
@@ -496,7 +499,9 @@ function instrumentConn(prof: Profiler, conn: DuckDBConnection): void {
 async function instrumentedIngest(o: BenchOptions, file: string, records: number): Promise<{ ms: number; prof: Profiler }> {
   instrumentClasses();
   const prof = new Profiler();
-  const engine = await openEngine();
+  // As the CLI does (src/cli/context.ts): CERTHUNT_MEMORY overrides DuckDB's memory limit.
+  const memory = process.env.CERTHUNT_MEMORY;
+  const engine = await openEngine(memory ? { memoryLimit: memory } : {});
   instrumentConn(prof, engine.conn);
   const lake = new Lake(path.join(o.workDir, 'lake-instrumented'), engine.conn);
   const files = await listLocations([file]);
@@ -848,6 +853,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
     target: 2,
     details,
     notes:
+      memoryNote() +
       `${killed ? `ours killed at ${fmtS(cap)} cap (ratio is a lower bound); ` : ''}bronze phase ${fmtS(bronzeMed)}, silver+rest ${fmtS(oursMed - bronzeMed)}; ` +
       `ours peak RSS ${rssMed.toFixed(0)} MiB, floor ${median(floor.map((r) => r.maxRssMiB)).toFixed(0)} MiB; ` +
       `breakdown${breakdownRecords !== records ? ` (${breakdownRecords / 1000}k)` : ''}: ${inst.prof.top(inst.ms, 3)}; main-thread cpu: ${cpu.top}`,
@@ -898,6 +904,7 @@ async function ingestMemory(o: BenchOptions): Promise<BenchResult> {
     target: 1,
     details,
     notes:
+      memoryNote() +
       `values are MiB, not ms: peak RSS ${peakText} / ${budget} MiB; bronze phase peak ${phases.bronze?.rss.toFixed(0) ?? '?'} MiB (0–${fmtS(phases.bronze?.to ?? 0)}), ` +
       `silver phase peak ${phases.silver?.rss.toFixed(0) ?? '?'} MiB; ` +
       (r.killed ? `killed at the ${fmtS(cap)} cap in the ${r.timeline[r.timeline.length - 1]?.phase ?? '?'} phase` : `${fmtS(r.ms)} (${(log.bytes / 1e6 / (r.ms / 1000)).toFixed(1)} MB/s)`),

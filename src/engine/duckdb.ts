@@ -17,7 +17,7 @@ export interface Engine {
  * DuckDB takes 80% of RAM by default; certhunt shares the machine with the analyst's other
  * tools, so it is capped and spills to a scratch folder instead (the CLI reads CERTHUNT_MEMORY).
  */
-export const DEFAULT_MEMORY_LIMIT = '1GB';
+export const DEFAULT_MEMORY_LIMIT = '640MB';
 
 export async function openEngine(options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {}): Promise<Engine> {
   const config: Record<string, string> = {
