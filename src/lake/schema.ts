@@ -182,10 +182,6 @@ export function schemaFromDuckDB(names: string[], types: DuckDBTypeJson[]): Stru
   };
 }
 
-export function isPrimitive(t: DeltaType): t is string {
-  return typeof t === 'string';
-}
-
 /**
  * A SQL expression for a partition value as stored in `partitionValues` (PROTOCOL.md
  * "Partition Value Serialization"), typed from the schema: never guessed from folder names.

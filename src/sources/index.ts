@@ -4,13 +4,13 @@ import { splitLines } from './lines.js';
 import type { SourceItem } from './record.js';
 import { scanFormats } from './scan.js';
 import { suricataTls } from './suricata.js';
-import { zeekKnownCerts, zeekSsl, zeekX509 } from './zeek.js';
+import { zeekFormats } from './zeek.js';
 
 /**
  * The format registry: every line format, found from a file's first lines (never its name).
  * Order matters only where two formats could claim the same head; the specific ones go first.
  */
-export const LINE_FORMATS: readonly LineFormat[] = [zeekX509, zeekSsl, zeekKnownCerts, suricataTls, ...scanFormats];
+export const LINE_FORMATS: readonly LineFormat[] = [...zeekFormats, suricataTls, ...scanFormats];
 
 const HEAD_LINES = 20;
 
