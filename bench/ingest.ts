@@ -359,6 +359,32 @@ async function runFloor(o: BenchOptions, file: string, records: number): Promise
   return { ...run, queryMs: r.queryMs };
 }
 
+/**
+ * What bronze must do at the least, in DuckDB alone: keep each line's text with its line number,
+ * durably, in Parquet (`read_json_objects ... WITH ORDINALITY` → COPY). No parsing into fields,
+ * no silver. Its ratio to the floor bounds from below what any ingest that keeps lineage can
+ * reach against the floor on this machine.
+ */
+async function runBound(o: BenchOptions, file: string, records: number): Promise<ChildRun & { queryMs: number }> {
+  const out = path.join(o.workDir, `bound-${process.pid}.parquet`);
+  const code = `
+    import { DuckDBInstance } from '@duckdb/node-api';
+    const inst = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', preserve_insertion_order: 'false' });
+    const conn = await inst.connect();
+    const t = performance.now();
+    await conn.run(${JSON.stringify(`COPY (SELECT ordinality AS _source_pos, json AS raw FROM read_json_objects('${file.replace(/'/g, "''")}', format = 'newline_delimited') WITH ORDINALITY) TO '${out}' (FORMAT parquet)`)});
+    const queryMs = performance.now() - t;
+    const rows = Number((await conn.runAndReadAll(${JSON.stringify(`SELECT count(*)::BIGINT FROM '${out}'`)})).getRows()[0][0]);
+    process.stdout.write(JSON.stringify({ queryMs, rows }));
+    conn.closeSync();
+    inst.closeSync();`;
+  const run = await runNode(o, ['--input-type=module', '-e', code]);
+  await fs.rm(out, { force: true });
+  const r = JSON.parse(run.stdout) as { queryMs: number; rows: number };
+  if (r.rows !== records) throw new Error(`lower bound wrote ${r.rows} rows, expected ${records}`);
+  return { ...run, queryMs: r.queryMs };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Instrumentation of an in-process ingest: exclusive time per (phase, category)
 
@@ -785,6 +811,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
 
   const ours: (ChildRun & { bronzeMs: number })[] = [];
   const floor: (ChildRun & { queryMs: number })[] = [];
+  const bound: (ChildRun & { queryMs: number })[] = [];
   let lakeBytes = 0;
   for (let i = 0; i < maxPairs; i++) {
     const doOurs = async () => {
@@ -806,12 +833,16 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
       await doFloor();
       await doOurs();
     }
+    const b = await runBound(o, log.file, records);
+    bound.push(b);
+    o.log(`  lower bound (lines + numbers → Parquet) ${fmtS(b.ms)}`);
     if (ours.some((r) => r.killed || r.ms > slow)) break;
   }
   const killed = ours.some((r) => r.killed);
   const oursMed = median(ours.map((r) => r.ms));
   const floorMed = median(floor.map((r) => r.ms));
   const bronzeMed = median(ours.map((r) => r.bronzeMs));
+  const boundMed = median(bound.map((r) => r.ms));
   const phasePeaks = ours.map((r) => peakBy(r.timeline));
 
   // The breakdown needs a whole in-process ingest: at full size unless ours could not finish.
@@ -837,6 +868,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
       `peak RSS median ${rssMed.toFixed(0)} MiB (sampled: bronze phase ${median(phasePeaks.map((p) => p.bronze?.rss ?? 0)).toFixed(0)}, silver phase ${median(phasePeaks.map((p) => p.silver?.rss ?? 0)).toFixed(0)})`,
     `floor: DuckDB CREATE TABLE AS read_json (child), ${floor.length} run(s): min ${fmtS(Math.min(...floor.map((r) => r.ms)))} median ${fmtS(floorMed)} ` +
       `(query alone ${fmtS(median(floor.map((r) => r.queryMs)))}); peak RSS median ${median(floor.map((r) => r.maxRssMiB)).toFixed(0)} MiB`,
+    `lower bound: DuckDB alone keeping each line and its number in Parquet (child), median ${fmtS(boundMed)} = ${(boundMed / floorMed).toFixed(2)}× the floor, before any parsing or silver`,
     `breakdown: one instrumented in-process ingest of ${breakdownRecords.toLocaleString('en')} records, ${fmtS(inst.ms)} (exclusive times; "phase › what"):`,
     ...inst.prof.report(inst.ms).map((l) => '  ' + l),
     `JS read path alone, cumulative passes over the ${records.toLocaleString('en')} records (no DuckDB, main thread):`,
@@ -854,7 +886,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
     details,
     notes:
       memoryNote() +
-      `${killed ? `ours killed at ${fmtS(cap)} cap (ratio is a lower bound); ` : ''}bronze phase ${fmtS(bronzeMed)}, silver+rest ${fmtS(oursMed - bronzeMed)}; ` +
+      `${killed ? `ours killed at ${fmtS(cap)} cap (ratio is a lower bound); ` : ''}lines+numbers→Parquet alone ${(boundMed / floorMed).toFixed(2)}× floor; bronze phase ${fmtS(bronzeMed)}, silver+rest ${fmtS(oursMed - bronzeMed)}; ` +
       `ours peak RSS ${rssMed.toFixed(0)} MiB, floor ${median(floor.map((r) => r.maxRssMiB)).toFixed(0)} MiB; ` +
       `breakdown${breakdownRecords !== records ? ` (${breakdownRecords / 1000}k)` : ''}: ${inst.prof.top(inst.ms, 3)}; main-thread cpu: ${cpu.top}`,
   };

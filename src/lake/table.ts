@@ -99,15 +99,18 @@ export class DeltaTable {
    * Files added with new data (dataChange) by the commits after `version` up to the latest:
    * what an incremental consumer has not seen yet. Compaction adds no new data and is skipped.
    */
-  async addedSince(version: number): Promise<{ files: AddFile[]; version: number; snapshot: Snapshot }> {
+  /** Files added after `version`, in commit order; `commits` keeps them by version. */
+  async addedSince(version: number): Promise<{ files: AddFile[]; version: number; snapshot: Snapshot; commits: { version: number; files: AddFile[] }[] }> {
     const snapshot = await this.snapshot();
-    const files: AddFile[] = [];
+    const commits: { version: number; files: AddFile[] }[] = [];
     for (let v = version + 1; v <= snapshot.version; v++) {
+      const files: AddFile[] = [];
       for (const a of await readCommit(this.storage, commitPath(v))) {
         if ('add' in a && a.add.dataChange !== false) files.push(a.add);
       }
+      commits.push({ version: v, files });
     }
-    return { files, version: snapshot.version, snapshot };
+    return { files: commits.flatMap((c) => c.files), version: snapshot.version, snapshot, commits };
   }
 
   async history(limit?: number): Promise<HistoryEntry[]> {

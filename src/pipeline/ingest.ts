@@ -28,7 +28,12 @@ export interface InputFile {
 
 export interface SourceReader {
   /** Format name and reader for a file, from its first bytes; undefined when unknown. */
-  detect(file: InputFile, forced?: string): Promise<{ name: string; read(chunks: AsyncIterable<Uint8Array>): AsyncIterable<SourceItem> } | undefined>;
+  detect(file: InputFile, forced?: string): Promise<{
+    name: string;
+    read(chunks: AsyncIterable<Uint8Array>): AsyncIterable<SourceItem>;
+    /** Last position read, when positions are not line numbers (packet numbers of a capture). */
+    lastPosition?(): number;
+  } | undefined>;
 }
 
 export interface IngestOptions {
@@ -166,7 +171,7 @@ async function ingestFile(
     lake,
     {
       uri: file.uri, generation, format: source.name, size: file.size ?? null, modified: file.modified ?? null,
-      etag: file.etag ?? null, bytes: counter.bytes, lines: counter.lines, prefix_sha256: counter.digest(),
+      etag: file.etag ?? null, bytes: counter.bytes, lines: source.lastPosition?.() ?? counter.lines, prefix_sha256: counter.digest(),
       records, rejects, ingest_id: options.ingestId,
     },
     options.clock(),

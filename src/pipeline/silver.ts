@@ -24,6 +24,30 @@ const CERT_KEY = `coalesce(lower(c.sha256), 'sha1:' || lower(c.sha1), CASE WHEN 
 /** Columns of silver.certificates in order (the DESIGN contract plus what sources give). */
 const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_cert'].includes(n)).map(([n]) => n);
 
+/**
+ * Rows per silver step. Bronze commits since the last run are taken a few at a time (each step
+ * its own silver commit, recording the bronze version it reached), so a 5 GB ingest needs no
+ * more memory than a 500 MB one: bench/ingest.ts measured one 4.8M-row step at 1.4 GiB RSS.
+ */
+export const SILVER_STEP_ROWS = 1_000_000;
+
+type Added = Awaited<ReturnType<DeltaTable['addedSince']>>;
+
+/** Consecutive bronze commits grouped up to SILVER_STEP_ROWS rows (a commit is never split). */
+function* chunks(added: Added, maxRows = SILVER_STEP_ROWS): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
+  let files: Added['files'] = [];
+  let rows = 0;
+  for (const [i, c] of added.commits.entries()) {
+    files.push(...c.files);
+    rows += c.files.reduce((n, f) => n + Number((JSON.parse(f.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0), 0);
+    if (rows >= maxRows || i === added.commits.length - 1) {
+      yield { version: c.version, files, snapshot: added.snapshot };
+      files = [];
+      rows = 0;
+    }
+  }
+}
+
 export interface SilverResult {
   certificates: { inserted: number; updated: number };
   observations: number;
@@ -46,28 +70,26 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
     if (await bronze.exists()) pending.push({ name, bronze, appId: `bronze/${name}` });
   }
   for (const { name, bronze, appId } of pending) {
-    const done = await consumedVersion(certs, appId);
-    const added = await bronze.addedSince(done);
-    if (added.version <= done) continue;
-    const plan = await bronze.scan({ snapshot: { ...added.snapshot, files: added.files } });
-    const r = await upsertCertificates(certs, plan.sql, name, { appId, version: added.version });
-    result.certificates.inserted += r.inserted;
-    result.certificates.updated += r.updated;
-    result.consumed.push(name);
+    for (const chunk of chunks(await bronze.addedSince(await consumedVersion(certs, appId)))) {
+      const plan = await bronze.scan({ snapshot: { ...chunk.snapshot, files: chunk.files } });
+      const r = await upsertCertificates(certs, plan.sql, name, { appId, version: chunk.version });
+      result.certificates.inserted += r.inserted;
+      result.certificates.updated += r.updated;
+      if (!result.consumed.includes(name)) result.consumed.push(name);
+    }
   }
   const fuids = await fuidIndex(lake, certs);
   for (const { name, bronze, appId } of pending) {
-    const done = await consumedVersion(obs, appId);
-    const added = await bronze.addedSince(done);
-    if (added.version <= done) continue;
-    // Files holding no observation (a certificate log) are skipped by their `kind` stats.
-    const plan = await bronze.scan({ snapshot: { ...added.snapshot, files: added.files }, filters: [{ column: 'kind', op: '=', value: 'observation' }] });
-    if (plan.files.length === 0) {
-      await markConsumed(obs, appId, added.version);
-      continue;
+    for (const chunk of chunks(await bronze.addedSince(await consumedVersion(obs, appId)))) {
+      // Files holding no observation (a certificate log) are skipped by their `kind` stats.
+      const plan = await bronze.scan({ snapshot: { ...chunk.snapshot, files: chunk.files }, filters: [{ column: 'kind', op: '=', value: 'observation' }] });
+      if (plan.files.length === 0) {
+        await markConsumed(obs, appId, chunk.version);
+        continue;
+      }
+      result.observations += await appendObservations(obs, plan.sql, name, { appId, version: chunk.version }, fuids);
+      if (!result.consumed.includes(name)) result.consumed.push(name);
     }
-    result.observations += await appendObservations(obs, plan.sql, name, { appId, version: added.version }, fuids);
-    if (!result.consumed.includes(name)) result.consumed.push(name);
   }
   return result;
 }
@@ -101,6 +123,10 @@ function certificateBatch(bronzeSql: string, source: string, silverSql: string |
   const known = `SELECT issuer, lower(serial) AS serial, cert_id FROM c0 WHERE cert_id NOT LIKE 'issuer-serial:%'${
     silverSql ? ` UNION ALL SELECT issuer, lower(serial), cert_id FROM (${silverSql}) WHERE cert_id NOT LIKE 'issuer-serial:%'` : ''
   }`;
+  // Only the pairs this batch asks about: a semi-join against the (usually empty) set of rows
+  // known by issuer and serial alone, instead of grouping all of silver, which grew an ingest's
+  // memory with the size of silver (bench/ingest.ts, 5 GB: 1.5 GiB by the last step).
+  const wanted = `SELECT DISTINCT issuer, lower(serial) AS serial FROM c0 WHERE cert_id LIKE 'issuer-serial:%'`;
   // The best sighting of each certificate (one with the DER, else the fullest) stands for it;
   // a window ranks them in one sort, where per-column aggregates cost one state each
   // (bench/ingest.ts measured the aggregate form as the slowest step of an ingest).
@@ -108,7 +134,8 @@ function certificateBatch(bronzeSql: string, source: string, silverSql: string |
       SELECT cert.*, ${CERT_KEY.replace(/c\./g, 'cert.')} AS cert_id,
              (cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT AS __score
       FROM (${bronzeSql}) WHERE kind = 'certificate'),
-    known AS (SELECT issuer, serial, min(cert_id) AS cert_id FROM (${known}) WHERE issuer IS NOT NULL AND serial IS NOT NULL GROUP BY issuer, serial),
+    wanted AS (${wanted}),
+    known AS (SELECT issuer, serial, min(cert_id) AS cert_id FROM (${known}) k WHERE EXISTS (SELECT 1 FROM wanted w WHERE w.issuer = k.issuer AND w.serial = k.serial) GROUP BY issuer, serial),
     -- Equality keys only in ON, so the join is hashed (with the LIKE there it was a nested loop).
     c1 AS (SELECT c0.* REPLACE (CASE WHEN c0.cert_id LIKE 'issuer-serial:%' THEN coalesce(k.cert_id, c0.cert_id) ELSE c0.cert_id END AS cert_id) FROM c0
           LEFT JOIN known k ON k.issuer = c0.issuer AND k.serial = lower(c0.serial)),

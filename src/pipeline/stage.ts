@@ -14,6 +14,8 @@ export class Stage {
   readonly file: string;
   private readonly out: WriteStream;
   rows = 0;
+  /** Longest row staged, in UTF-16 units. */
+  private longest = 0;
   private closed = false;
   private pending: string[] = [];
   private pendingBytes = 0;
@@ -28,8 +30,10 @@ export class Stage {
     this.rows++;
     // Rows are gathered into ~1 MiB writes: one stream write per row cost 18% of an ingest
     // (bench/ingest.ts, 1M records).
-    this.pending.push(JSON.stringify(row));
-    this.pendingBytes += this.pending[this.pending.length - 1]!.length + 1;
+    const text = JSON.stringify(row);
+    this.pending.push(text);
+    this.pendingBytes += text.length + 1;
+    if (text.length > this.longest) this.longest = text.length;
     if (this.pendingBytes >= 1 << 20) await this.flush();
   }
 
@@ -51,7 +55,11 @@ export class Stage {
   /** A query over the staged rows with the given DuckDB column types. */
   select(columns: [string, string][], extra = ''): string {
     const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
-    return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 67108864)`;
+    // DuckDB's JSON reader sizes its buffers from maximum_object_size (per thread): a fixed
+    // 64 MiB cost that much memory for batches of 1 KiB rows. A UTF-16 unit is ≤ 3 UTF-8 bytes.
+    let size = 1 << 20;
+    while (size < this.longest * 3 + 2) size *= 2;
+    return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${size})`;
   }
 
   async remove(): Promise<void> {
