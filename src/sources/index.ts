@@ -2,6 +2,7 @@ import { CERTFILE, completeCertificate, looksLikeCertificateFile, readCertificat
 import type { FormatOptions, LineFormat } from './format.js';
 import { splitLines } from './lines.js';
 import type { SourceItem } from './record.js';
+import { looksLikeCapture, PCAP, readCapture } from './pcap.js';
 import { scanFormats } from './scan.js';
 import { suricataTls } from './suricata.js';
 import { zeekFormats } from './zeek.js';
@@ -45,13 +46,24 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
   return {
     async detect(file: { head?(n: number): Promise<Uint8Array> }, forced?: string) {
       const head = file.head ? await file.head(64 * 1024) : new Uint8Array();
+      if (forced === PCAP || ((!forced || forced === 'auto') && looksLikeCapture(head))) {
+        // Positions are packet numbers: a capture that grew is read on from the last one.
+        let packets = 0;
+        return {
+          name: PCAP,
+          read: async function* (chunks: AsyncIterable<Uint8Array>) {
+            packets = (yield* readCapture(chunks)).packets;
+          },
+          lastPosition: () => packets,
+        };
+      }
       if (forced === CERTFILE || ((!forced || forced === 'auto') && looksLikeCertificateFile(head))) {
         return { name: CERTFILE, read: (chunks: AsyncIterable<Uint8Array>) => readCertificateFile(chunks) };
       }
       let format: LineFormat | undefined;
       if (forced && forced !== 'auto') {
         format = formatByName(forced);
-        if (!format) throw new Error(`unknown input format "${forced}" (known: ${[...formatNames(), CERTFILE].join(', ')})`);
+        if (!format) throw new Error(`unknown input format "${forced}" (known: ${[...formatNames(), CERTFILE, PCAP].join(', ')})`);
       } else format = detectLineFormat(head);
       if (!format) return undefined;
       const f = format;
