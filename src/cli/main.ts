@@ -4,6 +4,7 @@ import { InputError } from '../sources/input-error.js';
 import type { Effects } from './context.js';
 import { CliError } from './error.js';
 import { escapeTerminal } from './escape.js';
+import { HUNT_HELP, huntCommand, huntsCommand } from './hunt.js';
 import { INGEST_HELP, ingestCommand } from './ingest.js';
 import { INTEL_HELP, intelCommand } from './intel.js';
 import { SQL_HELP, sqlCommand } from './sql.js';
@@ -15,6 +16,8 @@ Commands:
   ingest PATH|GLOB|DIR|s3://...|https://...                 parse sources into bronze and refresh silver
   intel FILE|URL --kind sslbl|ja3|toplist                  load threat intel and popularity lists
   table scan|history|info|checkpoint|optimize|vacuum PATH   read and maintain any Delta table
+  hunt [ID...]                                             run hunts, write gold findings, print them
+  hunts [--test]                                           list the hunt library (or run its test cases)
   sql "SELECT ..."                                         query the lake's tables by name
 
 Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, where it
@@ -24,6 +27,8 @@ ${INGEST_HELP.replace("'FORMATS'", 'see certhunt ingest --help')}
 
 ${INTEL_HELP}
 
+${HUNT_HELP}
+
 ${TABLE_HELP}
 
 ${SQL_HELP}`;
@@ -32,6 +37,8 @@ type Command = (args: string[], effects: Effects, engines: Engine[]) => Promise<
 const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
   intel: intelCommand,
+  hunt: huntCommand,
+  hunts: huntsCommand,
   table: tableCommand,
   sql: sqlCommand,
 };

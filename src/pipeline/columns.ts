@@ -14,7 +14,7 @@ export const CERT_FIELDS: [string, string][] = [
   ['parse_warnings', 'VARCHAR[]'], ['subject_original', 'VARCHAR'], ['issuer_original', 'VARCHAR'],
   ['ts', 'DOUBLE'], ['host_cert', 'BOOLEAN'], ['client_cert', 'BOOLEAN'],
   ...['subject', 'issuer'].flatMap((side) => ['cn', 'o', 'ou', 'c', 'l', 'st', 'email'].map((p): [string, string] => [`${side}_${p}`, 'VARCHAR'])),
-  ['spki_sha256', 'VARCHAR'], ['cn_entropy', 'DOUBLE'],
+  ['spki_sha256', 'VARCHAR'], ['cn_entropy', 'DOUBLE'], ['registered_domains', 'VARCHAR[]'],
 ];
 
 export const OBS_FIELDS: [string, string][] = [

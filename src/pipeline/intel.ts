@@ -4,7 +4,7 @@ import { headLines } from '../sources/index.js';
 import { detectIntel, readJa3, readSslbl, readToplist, type IntelItem, type IntelKind } from '../sources/intel.js';
 import { splitLines } from '../sources/lines.js';
 import type { RejectRecord } from '../sources/record.js';
-import { registeredDomain } from './domain.js';
+import { registeredDomain } from '../sources/domain.js';
 import type { InputFile } from './ingest.js';
 import type { Lake } from './lake.js';
 import { Stage } from './stage.js';

@@ -1,5 +1,6 @@
 import { certificatesFromFile, parseCertificate, X509Error, type ParsedCertificate } from '../x509/index.js';
 import { dnAttributes } from './dn.js';
+import { registeredDomain } from './domain.js';
 import { excerpt, type CertificateRecord, type SourceItem } from './record.js';
 
 /**
@@ -84,6 +85,13 @@ export function shannonEntropy(text: string | null): number | null {
 function withParts(cert: CertificateRecord): CertificateRecord {
   const out = cert as CertificateRecord & Record<string, unknown>;
   out.cn_entropy = shannonEntropy(cert.common_name);
+  // For top-list lookups: the registered domains (Public Suffix List) of the CN and DNS SANs.
+  const domains = new Set<string>();
+  for (const n of [cert.common_name, ...cert.subject_alternative_names]) {
+    const d = registeredDomain(n);
+    if (d) domains.add(d);
+  }
+  out.registered_domains = [...domains];
   for (const side of ['subject', 'issuer'] as const) {
     if (out[`${side}_cn`] !== undefined) continue;
     const attrs = out[side] ? dnAttributes(out[side] as string) : [];

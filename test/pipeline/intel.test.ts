@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import { run, sql } from '../helpers/cli.js';
-import { registeredDomain } from '../../src/pipeline/domain.js';
+import { registeredDomain } from '../../src/sources/domain.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const intel = join(root, '..', 'shared', 'fixtures', 'intel');

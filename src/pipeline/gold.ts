@@ -1,0 +1,42 @@
+import type { Outcome } from '../lake/commit.js';
+import type { Lake } from './lake.js';
+import { Stage } from './stage.js';
+
+/**
+ * Gold: each hunt run appends its findings (`gold.findings`, one row per hunt and entity) and
+ * the combined risk scores (`gold.risk`, per certificate and per destination IP), tagged with
+ * the run id. Both land with the run id as app transaction, so a re-run after a crash adds
+ * nothing twice; earlier runs stay for comparison.
+ */
+export const FINDING_COLUMNS: [string, string][] = [
+  ['run_id', 'VARCHAR'], ['hunt_id', 'VARCHAR'], ['entity_type', 'VARCHAR'], ['entity', 'VARCHAR'], ['score', 'DOUBLE'],
+  ['severity', 'VARCHAR'], ['title', 'VARCHAR'], ['attack', 'VARCHAR[]'], ['evidence', 'VARCHAR'], ['first_seen', 'VARCHAR'], ['last_seen', 'VARCHAR'],
+];
+
+export const RISK_COLUMNS: [string, string][] = [
+  ['run_id', 'VARCHAR'], ['entity_type', 'VARCHAR'], ['entity', 'VARCHAR'], ['score', 'DOUBLE'], ['severity', 'VARCHAR'], ['hunts', 'VARCHAR[]'], ['findings', 'INTEGER'],
+];
+
+async function append(lake: Lake, name: string, columns: [string, string][], rows: Record<string, unknown>[], runId: string, runAt: number): Promise<Outcome | undefined> {
+  const stage = new Stage();
+  try {
+    for (const r of rows) await stage.write({ ...r, run_id: runId });
+    await stage.close();
+    const times = columns.map(([n]) => (n === 'first_seen' || n === 'last_seen' ? `CAST(${n} AS TIMESTAMPTZ) AS ${n}` : n));
+    const q = `SELECT ${times.join(', ')}, make_timestamptz(${Math.round(runAt * 1000)}::BIGINT) AS run_at FROM (${stage.select(columns)})`;
+    const table = await lake.table('gold', name);
+    return await table.append(q, { txn: { appId: `hunt-run:${runId}`, version: 0 }, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
+  } finally {
+    await stage.remove();
+  }
+}
+
+export async function writeHuntRun(
+  lake: Lake,
+  run: { runId: string; runAt: number; findings: Record<string, unknown>[]; risk: Record<string, unknown>[] },
+): Promise<{ findings?: Outcome; risk?: Outcome }> {
+  return {
+    findings: await append(lake, 'findings', FINDING_COLUMNS, run.findings, run.runId, run.runAt),
+    risk: await append(lake, 'risk', RISK_COLUMNS, run.risk, run.runId, run.runAt),
+  };
+}
