@@ -4,6 +4,7 @@ import { InputError } from '../sources/input-error.js';
 import type { Effects } from './context.js';
 import { CliError } from './error.js';
 import { escapeTerminal } from './escape.js';
+import { CERT_HELP, certCommand } from './cert.js';
 import { HUNT_HELP, huntCommand, huntsCommand } from './hunt.js';
 import { INGEST_HELP, ingestCommand } from './ingest.js';
 import { INTEL_HELP, intelCommand } from './intel.js';
@@ -18,6 +19,7 @@ Commands:
   table scan|history|info|checkpoint|optimize|vacuum PATH   read and maintain any Delta table
   hunt [ID...]                                             run hunts, write gold findings, print them
   hunts [--test]                                           list the hunt library (or run its test cases)
+  cert SHA1|SHA256                                         everything known about one certificate
   sql "SELECT ..."                                         query the lake's tables by name
 
 Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, where it
@@ -29,6 +31,8 @@ ${INTEL_HELP}
 
 ${HUNT_HELP}
 
+${CERT_HELP}
+
 ${TABLE_HELP}
 
 ${SQL_HELP}`;
@@ -39,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   intel: intelCommand,
   hunt: huntCommand,
   hunts: huntsCommand,
+  cert: certCommand,
   table: tableCommand,
   sql: sqlCommand,
 };
@@ -64,15 +69,15 @@ export async function main(argv: string[], effects: Effects): Promise<number> {
     return await command(rest, effects, engines);
   } catch (e) {
     if (e instanceof CliError) {
-      effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+      effects.stderr(`certhunt: ${e.message.split("\n").map(escapeTerminal).join("\n")}\n`);
       return e.exitCode;
     }
     if (e instanceof InputError) {
-      effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+      effects.stderr(`certhunt: ${e.message.split("\n").map(escapeTerminal).join("\n")}\n`);
       return 1;
     }
     if (e instanceof DeltaError) {
-      effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+      effects.stderr(`certhunt: ${e.message.split("\n").map(escapeTerminal).join("\n")}\n`);
       return e.kind === 'invalid' ? 2 : 1;
     }
     effects.stderr(`certhunt: unexpected error: ${escapeTerminal(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);

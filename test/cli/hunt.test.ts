@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { run, sql } from '../helpers/cli.js';
+
+/**
+ * certhunt hunt / hunts / cert over a lake of the real brimdata Zeek logs: findings land in
+ * gold per run, allowlists and the config file apply, bad hunt and config files are refused
+ * with the file and field named.
+ */
+const BRIM = new URL('../../../shared/fixtures/zeek-logs/brimdata/', import.meta.url).pathname;
+const SSLBL = new URL('../../../shared/fixtures/intel/sslblacklist.csv', import.meta.url).pathname;
+const HAVE = existsSync(BRIM) && existsSync(SSLBL);
+const skip = !HAVE && 'needs ../shared/fixtures';
+const dir = mkdtempSync(join(tmpdir(), 'certhunt-hunt-'));
+const lake = join(dir, 'lake');
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+before(async () => {
+  if (!HAVE) return;
+  assert.equal((await run('ingest', BRIM, '--lake', lake)).code, 0);
+  assert.equal((await run('intel', SSLBL, '--lake', lake)).code, 0);
+});
+
+test('hunt writes one run of findings and risk scores to gold; runs accumulate', { skip }, async () => {
+  const r1 = await run('hunt', '--lake', lake, '--format', 'json');
+  assert.equal(r1.code, 0, r1.err);
+  const f1 = JSON.parse(r1.out) as { run_id: string; hunt_id: string; entity: string; score: number }[];
+  assert.ok(f1.length > 0, 'findings on brimdata');
+  // Ranked: scores never rise down the list.
+  for (let i = 1; i < f1.length; i++) assert.ok(f1[i]!.score <= f1[i - 1]!.score, `rank at ${i}`);
+  const runs1 = await sql(lake, 'SELECT run_id, count(*)::INT AS n FROM gold.findings GROUP BY run_id');
+  assert.deepEqual(runs1, [{ run_id: f1[0]!.run_id, n: f1.length }]);
+  const risk = await sql(lake, "SELECT entity_type, count(*)::INT AS n FROM gold.risk GROUP BY 1 ORDER BY 1");
+  assert.ok(risk.some((r) => r.entity_type === 'certificate'), JSON.stringify(risk));
+  assert.equal((await run('hunt', '--lake', lake)).code, 0);
+  assert.deepEqual(await sql(lake, 'SELECT count(DISTINCT run_id)::INT AS n FROM gold.findings'), [{ n: 2 }]);
+});
+
+test('the allowlist drops findings by domain (a domain covers its subdomains) and by issuer', { skip }, async () => {
+  // Expected independently: certificates whose CN and SANs all fall under the allowlisted domain.
+  const target = await sql(lake, "SELECT cert_id, issuer FROM certificates WHERE common_name = 'Snozberry'");
+  assert.equal(target.length, 1);
+  const cfg = join(dir, 'allow.yaml');
+  writeFileSync(cfg, `allowlist:\n  domains: ["*.loompa"]\n  issuers: ["CN=nessus,O=Default Company Ltd,L=Default City,ST=Maryland,C=US"]\n`);
+  const before = JSON.parse((await run('hunt', '--lake', lake, '--format', 'json')).out) as { entity: string; hunt_id: string }[];
+  // Snozberry's names are Snozberry and Snozberry.factory.oompa.loompa: "Snozberry" is not
+  // under loompa, so a domain allowlist alone must not drop it…
+  const r = await run('hunt', '--lake', lake, '--config', cfg, '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  const after = JSON.parse(r.out) as { entity: string; hunt_id: string }[];
+  assert.ok(after.some((f) => f.entity === target[0]!.cert_id), 'a name outside the allowlisted domain keeps the finding');
+  // …while the nessus issuer is gone from every hunt.
+  assert.ok(before.some((f) => f.entity.startsWith('CN=nessus')), 'nessus issuer found without allowlist');
+  assert.ok(!after.some((f) => f.entity.startsWith('CN=nessus')), 'nessus issuer allowlisted');
+  writeFileSync(cfg, 'allowlist:\n  domains: ["snozberry", "*.loompa"]\n');
+  const again = JSON.parse((await run('hunt', '--lake', lake, '--config', cfg, '--format', 'json')).out) as { entity: string }[];
+  assert.ok(!again.some((f) => f.entity === target[0]!.cert_id), 'all its names allowlisted');
+});
+
+test('bad config and hunt files are refused naming the file and field', { skip }, async () => {
+  const cfg = join(dir, 'bad.yaml');
+  writeFileSync(cfg, 'thresholds:\n  high: 500\n');
+  const r = await run('hunt', '--lake', lake, '--config', cfg);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /bad\.yaml: thresholds\.high: must be a number from 0 to 100/);
+  const hunts = join(dir, 'my-hunts');
+  mkdirSync(hunts, { recursive: true });
+  writeFileSync(join(hunts, 'mine.yaml'), 'id: mine\ntitle: t\ndescription: d\nattack: [T1573.002]\nseverity: severe\nscore: 10\nentity: certificate\nsql: SELECT 1 AS entity\ntests: []\n');
+  const h = await run('hunts', '--hunts', hunts);
+  assert.equal(h.code, 2);
+  assert.match(h.err, /mine\.yaml: severity: "severe" is not one of info, low, medium, high, critical/);
+});
+
+test('a user hunt from a folder runs with the library and its cases pass', { skip }, async () => {
+  const hunts = join(dir, 'good-hunts');
+  mkdirSync(hunts, { recursive: true });
+  writeFileSync(join(hunts, 'snozberry.yaml'), `id: snozberry-cn
+title: The Snozberry certificate
+description: A user hunt.
+attack: [T1587.003]
+severity: high
+score: 80
+entity: certificate
+sql: SELECT cert_id AS entity, common_name FROM certificates WHERE common_name = 'Snozberry'
+tests:
+  - given: { certificates: [ { cert_id: x, common_name: Snozberry }, { cert_id: y, common_name: other } ] }
+    expect: [x]
+`);
+  const t = await run('hunts', '--hunts', hunts, '--test', '--format', 'json');
+  assert.equal(t.code, 0, t.out + t.err);
+  assert.ok((JSON.parse(t.out) as { hunt: string; result: string }[]).some((c) => c.hunt === 'snozberry-cn' && c.result === 'pass'), 'user case passes');
+  const r = await run('hunt', 'snozberry-cn', '--hunts', hunts, '--lake', lake, '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  const expected = await sql(lake, "SELECT cert_id FROM certificates WHERE common_name = 'Snozberry'");
+  assert.deepEqual((JSON.parse(r.out) as { entity: string }[]).map((f) => f.entity), expected.map((c) => c.cert_id));
+});
+
+test('cert shows a certificate, its findings and where it was seen', { skip }, async () => {
+  const [c] = await sql(lake, "SELECT cert_id, sha256 FROM certificates WHERE common_name = 'Snozberry'");
+  const r = await run('cert', String(c!.sha256), '--lake', lake, '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as { certificate: { common_name: string }; seen: { dest_ip: string; sessions: number }[]; findings: unknown[] };
+  assert.equal(doc.certificate.common_name, 'Snozberry');
+  // Independently: the distinct (dest_ip, dest_port) pairs of its sessions in silver.
+  const pairs = await sql(lake, `SELECT count(DISTINCT (dest_ip, dest_port))::INT AS n FROM observations WHERE cert_id = '${c!.cert_id}'`);
+  assert.equal(doc.seen.length, pairs[0]!.n);
+  assert.ok(doc.findings.length > 0, 'findings of the latest run');
+  assert.equal((await run('cert', 'nothex', '--lake', lake)).code, 2);
+});
