@@ -5,6 +5,7 @@ import type { Effects } from './context.js';
 import { CliError } from './error.js';
 import { escapeTerminal } from './escape.js';
 import { CERT_HELP, certCommand } from './cert.js';
+import { EXPORT_HELP, exportCommand } from './export.js';
 import { HUNT_HELP, huntCommand, huntsCommand } from './hunt.js';
 import { INGEST_HELP, ingestCommand } from './ingest.js';
 import { INTEL_HELP, intelCommand } from './intel.js';
@@ -20,6 +21,7 @@ Commands:
   hunt [ID...]                                             run hunts, write gold findings, print them
   hunts [--test]                                           list the hunt library (or run its test cases)
   cert SHA1|SHA256                                         everything known about one certificate
+  export --to stix|zeek-intel|suricata|csv|json|ndjson      indicators for other tools
   sql "SELECT ..."                                         query the lake's tables by name
 
 Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, where it
@@ -33,6 +35,8 @@ ${HUNT_HELP}
 
 ${CERT_HELP}
 
+${EXPORT_HELP}
+
 ${TABLE_HELP}
 
 ${SQL_HELP}`;
@@ -44,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
   hunt: huntCommand,
   hunts: huntsCommand,
   cert: certCommand,
+  export: exportCommand,
   table: tableCommand,
   sql: sqlCommand,
 };

@@ -1,3 +1,4 @@
+import { neutralize } from '../export/tabular.js';
 import { escapeTerminal, safeJson } from './escape.js';
 
 /** Row output in the formats every command shares: table, json (one array), ndjson, csv. */
@@ -18,6 +19,7 @@ export function formatRows(rows: Record<string, unknown>[], format: Format, colu
   }
 }
 
+
 function text(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   if (typeof v === 'object') return JSON.stringify(v);
@@ -25,9 +27,11 @@ function text(v: unknown): string {
 }
 
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : text(v);
-  // RFC 4180 quoting; a leading = + - @ is quoted too so spreadsheets do not run it as a formula.
-  return /[",\r\n]|^[=+\-@\t]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  let s = v === null || v === undefined ? '' : text(v);
+  // Text that a spreadsheet would run as a formula gets a leading ' (quoting alone does not
+  // stop it): certificate fields are attacker-controlled.
+  if (typeof v === 'string') s = neutralize(s);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 const MAX_WIDTH = 60;

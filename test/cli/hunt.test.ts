@@ -110,3 +110,24 @@ test('cert shows a certificate, its findings and where it was seen', { skip }, a
   assert.ok(doc.findings.length > 0, 'findings of the latest run');
   assert.equal((await run('cert', 'nothex', '--lake', lake)).code, 2);
 });
+
+test('export writes the latest run as STIX, Zeek intel, Suricata rules and CSV', { skip }, async () => {
+  assert.equal((await run('hunt', '--lake', lake)).code, 0);
+  const latest = await sql(lake, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE score >= 40)::INT AS high FROM gold.findings WHERE run_id = (SELECT max(run_id) FROM gold.findings)');
+  const stix = await run('export', '--to', 'stix', '--lake', lake);
+  assert.equal(stix.code, 0, stix.err);
+  const bundle = JSON.parse(stix.out) as { type: string; objects: { type: string; pattern?: string }[] };
+  assert.equal(bundle.type, 'bundle');
+  assert.ok(bundle.objects.some((o) => o.type === 'indicator' && /^\[/.test(o.pattern ?? '')), 'indicators with patterns');
+  const file = join(dir, 'intel.dat');
+  const zeek = await run('export', '--to', 'zeek-intel', '-o', file, '--lake', lake);
+  assert.equal(zeek.code, 0, zeek.err);
+  const { readFileSync } = await import('node:fs');
+  assert.match(readFileSync(file, 'utf8'), /^#fields\tindicator\tindicator_type\tmeta\.source/);
+  const csv = await run('export', '--to', 'csv', '--min-score', '40', '--lake', lake);
+  assert.equal(csv.code, 0, csv.err);
+  // One header plus one line per finding scoring ≥ 40 (no field holds a newline here).
+  assert.equal(csv.out.trimEnd().split('\r\n').length, 1 + latest[0]!.high);
+  assert.ok(latest[0]!.n >= latest[0]!.high, 'filter keeps a subset');
+  assert.equal((await run('export', '--to', 'pdf', '--lake', lake)).code, 2);
+});
