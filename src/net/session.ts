@@ -81,7 +81,10 @@ function session(flow: Flow<TlsConsumer>): TlsSession | undefined {
   const st = flow.consumer.tls.state;
   const ch = st.clientHello;
   const sh = st.serverHello;
-  if (st.isTls !== true && !ch && !sh) return undefined;
+  // Without a hello, a stream that opens with a record header only counts when the connection
+  // was seen from its SYN: caught in the middle, it is an alert or a renegotiation that happened
+  // to start a segment (a long-lived connection whose tombstone went idle), not a TLS session.
+  if (!ch && !sh && st.serverCertificates.length === 0 && (st.isTls !== true || !flow.sawSyn)) return undefined;
   const j3 = ch ? ja3(ch) : null;
   const j3s = sh ? ja3s(sh) : null;
   return {

@@ -591,7 +591,9 @@ export class TlsConnection {
     const c = this.#c;
     const s = this.#s;
     if (this.state.isTls !== true) {
-      if (c.gaveUp || (c.phase === 'stopped' && s.phase === 'stopped')) {
+      // Either side passing its preamble limit without a hello ends it: a plain download (the
+      // server talking for megabytes) must not be reassembled to the end (test/net/session.test.ts).
+      if (c.gaveUp || s.gaveUp || (c.phase === 'stopped' && s.phase === 'stopped')) {
         this.state.isTls = false;
         this.#finish();
       }
