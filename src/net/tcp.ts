@@ -1,4 +1,4 @@
-import type { TcpSegment } from './packet.js';
+import { flowKeyOf, type TcpSegment } from './packet.js';
 
 /**
  * TCP reassembly, one byte stream per direction, for the start of each connection only: a
@@ -133,8 +133,7 @@ export class TcpReassembler<C extends StreamConsumer> {
       this.packetsSinceSweep = 0;
       this.sweep(s.ts);
     }
-    const aFirst = s.src < s.dst || (s.src === s.dst && s.srcPort <= s.dstPort);
-    const key = aFirst ? `${s.src} ${s.srcPort} ${s.dst} ${s.dstPort}` : `${s.dst} ${s.dstPort} ${s.src} ${s.srcPort}`;
+    const key = s.flowKey ?? flowKeyOf(s);
     const newSyn = (s.flags & (SYN | ACK)) === SYN;
     let flow = this.flows.get(key);
     if (!flow) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { readCapture, type RawPacket } from '../../src/net/capture.js';
 import { ipv6Text, PacketDecoder, type Decoded, type TcpSegment } from '../../src/net/packet.js';
 
@@ -113,6 +113,8 @@ describe('PacketDecoder: link layers', () => {
       index: 42,
       ipVersion: 4,
       vlan: [],
+      // Lower endpoint first (192.0.2.1 < 198.51.100.7), as 16-bit units: address, port, address, port.
+      flowKey: String.fromCharCode(0xc000, 0x0201, 51234, 0xc633, 0x6407, 443),
     });
     assert.deepEqual(Buffer.from(s.payload), Buffer.from(PAYLOAD));
     assert.deepEqual(d.stats, { packets: 1, tcp: 1, other: 0, errors: 0, fragmentsPending: 0, fragmentsDropped: 0 });
@@ -441,4 +443,20 @@ describe('PacketDecoder: real captures', () => {
       assert.equal(s.flags & 0x12, 0x02, `${name}: the first packet is the SYN`);
     }
   });
+});
+
+test('the flow key is the same in both directions and differs between connections', async () => {
+  const { tcpFrame } = await import('../../src/net/writer.js');
+  const d = new PacketDecoder();
+  const key = (src: { ip: string; port: number }, dst: { ip: string; port: number }) => {
+    const r = d.decode({ index: 1, ts: 0, linkType: 1, data: tcpFrame(src, dst, 1, 1, 0x18, Uint8Array.of(1)), origLen: 0, interfaceId: 0, offset: 0 });
+    assert.equal(r.kind, 'tcp', 'decodes');
+    return (r as { segment: TcpSegment }).segment.flowKey;
+  };
+  const a = { ip: '10.0.0.1', port: 50000 };
+  const b = { ip: '10.0.0.2', port: 443 };
+  assert.equal(key(a, b), key(b, a));
+  assert.notEqual(key(a, b), key({ ...a, port: 50001 }, b));
+  // Same address on both ends: the port decides the order.
+  assert.equal(key({ ip: '10.0.0.1', port: 1 }, { ip: '10.0.0.1', port: 2 }), key({ ip: '10.0.0.1', port: 2 }, { ip: '10.0.0.1', port: 1 }));
 });
