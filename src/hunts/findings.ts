@@ -28,7 +28,12 @@ export interface HuntResult {
   allowlisted: Record<string, number>;
 }
 
+/** Addresses kept per flagged certificate for allowlists and IP scores. */
+const MAX_IPS = 1000;
+
 interface CertFacts {
+  /** More than MAX_IPS addresses served it: dest_ips holds the first MAX_IPS. */
+  truncated: boolean;
   cert_id: string;
   sha1: string | null;
   sha256: string | null;
@@ -41,14 +46,22 @@ async function certificateFacts(conn: DuckDBConnection, ids: string[]): Promise<
   const out = new Map<string, CertFacts>();
   if (ids.length === 0) return out;
   await conn.run(`CREATE OR REPLACE TEMP TABLE __certhunt_ids AS SELECT unnest(CAST(json('${JSON.stringify(ids).replace(/'/g, "''")}') AS VARCHAR[])) AS cert_id`);
+  // A join on the flagged certificates only, and a bounded address list: the facts serve the
+  // allowlist and the IP scores, and an allowlist by address needs every address, so the list
+  // is complete up to MAX_IPS; beyond, a certificate is never taken as allowlisted by address.
   const rows = (
-    await conn.runAndReadAll(`SELECT c.cert_id, c.sha1, c.sha256, c.issuer,
+    await conn.runAndReadAll(`WITH ips AS (
+        SELECT o.cert_id, list(DISTINCT o.dest_ip) AS dest_ips, count(DISTINCT o.dest_ip) AS n
+        FROM hunt.observations o SEMI JOIN __certhunt_ids i ON i.cert_id = o.cert_id
+        WHERE o.dest_ip IS NOT NULL GROUP BY o.cert_id)
+      SELECT c.cert_id, c.sha1, c.sha256, c.issuer,
         list_filter(list_concat([c.common_name], c.subject_alternative_names), x -> x IS NOT NULL) AS names,
-        (SELECT list(DISTINCT o.dest_ip) FILTER (WHERE o.dest_ip IS NOT NULL) FROM hunt.observations o WHERE o.cert_id = c.cert_id) AS dest_ips
-      FROM hunt.certificates c JOIN __certhunt_ids i ON i.cert_id = c.cert_id`)
-  ).getRowObjectsJson() as unknown as CertFacts[];
+        CASE WHEN ips.n <= ${MAX_IPS} THEN ips.dest_ips ELSE list_slice(ips.dest_ips, 1, ${MAX_IPS}) END AS dest_ips,
+        coalesce(ips.n, 0) > ${MAX_IPS} AS truncated
+      FROM hunt.certificates c SEMI JOIN __certhunt_ids i ON i.cert_id = c.cert_id LEFT JOIN ips ON ips.cert_id = c.cert_id`)
+  ).getRowObjectsJson() as unknown as (CertFacts & { truncated: boolean })[];
   await conn.run('DROP TABLE IF EXISTS __certhunt_ids');
-  for (const r of rows) out.set(r.cert_id, { ...r, names: r.names ?? [], dest_ips: r.dest_ips ?? [] });
+  for (const r of rows) out.set(r.cert_id, { ...r, names: r.names ?? [], dest_ips: r.dest_ips ?? [], truncated: r.truncated === true });
   return out;
 }
 
@@ -59,7 +72,7 @@ function allowed(f: HuntRow, facts: CertFacts | undefined, allow: Allowlist): bo
       if (allow.fingerprint(facts.sha1) || allow.fingerprint(facts.sha256) || allow.issuer(facts.issuer)) return true;
       if (facts.names.length > 0 && facts.names.every((n) => allow.domain(n))) return true;
       // Served only from allowlisted addresses.
-      return facts.dest_ips.length > 0 && facts.dest_ips.every((ip) => allow.ip(ip));
+      return !facts.truncated && facts.dest_ips.length > 0 && facts.dest_ips.every((ip) => allow.ip(ip));
     }
     case 'ip':
       return allow.ip(f.entity.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));

@@ -87,3 +87,47 @@ export function dnFromOneLine(dn: string): string {
 export function isOneLineDn(dn: string): boolean {
   return RDN_SEP.test(dn) && !/(^|[^\\]),(?!\s)/.test(dn);
 }
+
+/** RDNs of an RFC 4514 string, each a list of [TYPE, raw escaped value]; `,` and `+` split where unescaped. */
+function rdnsOf(dn: string): [string, string][][] {
+  const rdns: [string, string][][] = [[]];
+  let i = 0;
+  while (i < dn.length) {
+    const eq = dn.indexOf('=', i);
+    if (eq < 0) break;
+    let j = eq + 1;
+    for (; j < dn.length && dn[j] !== ',' && dn[j] !== '+'; j++) if (dn[j] === '\\') j++;
+    rdns[rdns.length - 1]!.push([dn.slice(i, eq).trim().toUpperCase(), dn.slice(eq + 1, j)]);
+    if (dn[j] === ',') rdns.push([]);
+    i = j + 1;
+  }
+  return rdns;
+}
+
+/**
+ * A value in OpenSSL's canonical form for name comparison (crypto/x509/x_name.c
+ * asn1_string_canon): white space trimmed and inner runs made one space, ASCII lowercased. A
+ * `#`-hex dump (a value that is not a string, as OpenSSL prints it) stays as it is.
+ */
+function canonValue(raw: string): string {
+  if (raw.startsWith('#')) return raw.toUpperCase();
+  const ws = /[ \t\n\v\f\r]+/g;
+  return unescapeValue(raw).replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '').replace(ws, ' ').replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+/**
+ * Whether two RFC 4514 names are the same name under RFC 5280 §7.1, which is what makes a
+ * certificate self-issued (§6.1): values compared after LDAP StringPrep's case folding and
+ * white-space handling (as OpenSSL's X509_NAME_cmp does, ASCII only), the values of a
+ * multi-valued RDN in any order. The string type a value had in DER is not in the text, and
+ * does not matter to the comparison either (src/x509/name.ts namesMatch is the same rule on DER),
+ * so logs without the DER decide like the DER does.
+ */
+export function sameDn(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ra = rdnsOf(a);
+  const rb = rdnsOf(b);
+  if (ra.length !== rb.length) return false;
+  const key = (rdn: [string, string][]) => rdn.map(([t, v]) => `${t}=${canonValue(v)}`).sort().join('\0');
+  return ra.every((rdn, i) => key(rdn) === key(rb[i]!));
+}

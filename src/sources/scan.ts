@@ -1,5 +1,5 @@
 import { csvRecords } from './csv.js';
-import { commonName, dnFromOneLine, isOneLineDn } from './dn.js';
+import { commonName, dnFromOneLine, isOneLineDn, sameDn } from './dn.js';
 import type { FormatOptions, LineFormat, LineItem } from './format.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
 import {
@@ -82,7 +82,7 @@ function scanRow(row: Row, pos: number, raw: unknown, src: string, certs = true)
     cert.subject_alternative_names = list(row, 'subject_alternative_names');
     cert.not_valid_before = timeValue('not_valid_before', row('not_valid_before'));
     cert.not_valid_after = timeValue('not_valid_after', row('not_valid_after'));
-    cert.self_issued = cert.subject !== null && cert.issuer !== null ? cert.subject === cert.issuer : null;
+    cert.self_issued = cert.subject !== null && cert.issuer !== null ? sameDn(cert.subject, cert.issuer) : null;
     items.push({ kind: 'certificate', pos, cert, raw });
   }
   const destIp = text(row, 'dest_ip');

@@ -1,4 +1,4 @@
-import { commonName, dnFromOneLine } from './dn.js';
+import { commonName, dnFromOneLine, sameDn } from './dn.js';
 import type { LineFormat } from './format.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
 import {
@@ -63,7 +63,7 @@ function certificate(tls: Obj, ts: number, b64: string | null): CertificateRecor
   cert.subject = cert.subject_original === null ? null : dnFromOneLine(cert.subject_original);
   cert.issuer = cert.issuer_original === null ? null : dnFromOneLine(cert.issuer_original);
   cert.common_name = commonName(cert.subject);
-  cert.self_issued = cert.subject !== null && cert.issuer !== null ? cert.subject === cert.issuer : null;
+  cert.self_issued = cert.subject !== null && cert.issuer !== null ? sameDn(cert.subject, cert.issuer) : null;
   cert.not_valid_before = timeValue('tls.notbefore', tls.notbefore ?? tls.not_before);
   cert.not_valid_after = timeValue('tls.notafter', tls.notafter ?? tls.not_after);
   return cert;

@@ -1,4 +1,4 @@
-import { commonName } from './dn.js';
+import { commonName, sameDn } from './dn.js';
 import type { LineFormat } from './format.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
 import { zeekHead, zeekRows, type ZeekFields, type ZeekRow } from './zeek-log.js';
@@ -61,9 +61,8 @@ function names(cert: CertificateRecord, serial: string | null, subject: string |
   cert.subject = subject;
   cert.issuer = issuer;
   cert.common_name = commonName(subject);
-  // Equal RFC 4514 strings are equal names; unequal strings may still match under RFC 5280
-  // rules, which src/x509 decides when there is DER.
-  cert.self_issued = subject !== null && issuer !== null ? subject === issuer : null;
+  // RFC 5280 §7.1 on the text (case and white space do not count), as src/x509 decides on DER.
+  cert.self_issued = subject !== null && issuer !== null ? sameDn(subject, issuer) : null;
 }
 
 function digest(field: string, text: string): string {

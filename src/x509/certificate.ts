@@ -18,7 +18,7 @@ import { type Tlv, BIT_STRING, expectTlv, INTEGER, integerHex, lax, OID, readTlv
 import { X509Error } from './error.js';
 import { parseExtensions } from './extensions.js';
 import { parseKey } from './key.js';
-import { parseName } from './name.js';
+import { namesMatch, parseName } from './name.js';
 import { algorithmName } from './oids.js';
 import { verifiesWithOwnKey } from './signature.js';
 import { parseTime } from './time.js';
@@ -189,7 +189,9 @@ export function parseCertificate(der: Uint8Array, options: ParseOptions = {}): P
   const ext = exts ? parseExtensions(b, exts, warnings) : null;
   if (ext && version !== null && version < 3) warnings.push(`extensions in a v${version} certificate`);
 
-  const selfIssued = subject && issuer ? sameBytes(b, subject, issuer) : null;
+  // RFC 5280 §6.1: self-issued when subject and issuer match under §7.1's rules; equal bytes
+  // always do, and the canonical forms decide the rest (different string types, case, spaces).
+  const selfIssued = subject && issuer ? sameBytes(b, subject, issuer) || namesMatch(b, subject, issuer) : null;
   const mode = options.selfSigned ?? 'self-issued';
   let selfSigned: boolean | null = null;
   if (selfIssued === false && mode !== 'always') selfSigned = false;

@@ -225,3 +225,177 @@ export function parseName(b: Buffer, t: Tlv, warnings: string[], what: 'subject'
   }
   return out;
 }
+
+/** String types OpenSSL canonicalises for comparison (x_name.c ASN1_MASK_CANON); bytes per character. */
+function canonWidth(tag: number): 0 | 1 | 2 | 4 | 8 {
+  switch (tag) {
+    case 0x0c: // UTF8String
+      return 8;
+    case 0x13: // PrintableString
+    case 0x14: // T61String
+    case 0x16: // IA5String
+    case 0x1a: // VisibleString
+      return 1;
+    case 0x1e: // BMPString
+      return 2;
+    case 0x1c: // UniversalString
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/** OpenSSL's ossl_isspace: space, \t, \n, \v, \f, \r. */
+const SPACES = /[ \t\n\v\f\r]+/g;
+const EDGE_SPACES = /^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g;
+
+/** One attribute value in OpenSSL's canonical form, or null when it cannot be converted to UTF-8. */
+function canonValue(b: Buffer, v: Tlv): string | null {
+  const width = canonWidth(v.tag);
+  // Other types are compared as they are: tag and content.
+  if (width === 0) return 'R' + b.toString('hex', v.start, v.end);
+  let text: string;
+  if (width === 8) {
+    try {
+      text = strictUtf8.decode(b.subarray(v.body, v.end));
+    } catch {
+      return null;
+    }
+  } else if (width === 1) {
+    // ASN1_STRING_to_UTF8 reads each byte of these as a code point.
+    text = b.toString('latin1', v.body, v.end);
+  } else {
+    if ((v.end - v.body) % width !== 0) return null;
+    text = '';
+    for (let i = v.body; i < v.end; i += width) {
+      const c = width === 2 ? (b[i]! << 8) | b[i + 1]! : b[i]! * 0x1000000 + ((b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!);
+      if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return null;
+      text += String.fromCodePoint(c);
+    }
+  }
+  // asn1_string_canon: leading and trailing white space dropped, inner runs made one space, ASCII
+  // letters lowercased (others kept as they are).
+  return 'S' + text.replace(EDGE_SPACES, '').replace(SPACES, ' ').replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+interface Ava {
+  oidBody: number;
+  oidEnd: number;
+  value: Tlv;
+}
+
+/** The attributes of one RDN (a SET). */
+function avasOf(b: Buffer, set: Tlv): Ava[] {
+  const out: Ava[] = [];
+  for (let q = set.body; q < set.end; ) {
+    const ava = expectTlv(b, q, set.end, SEQUENCE, 'attribute');
+    q = ava.end;
+    const oid = expectTlv(b, ava.body, ava.end, OID, 'attribute type');
+    out.push({ oidBody: oid.body, oidEnd: oid.end, value: readTlv(b, oid.end, ava.end) });
+  }
+  return out;
+}
+
+function sameRange(b: Buffer, s1: number, e1: number, s2: number, e2: number): boolean {
+  if (e1 - s1 !== e2 - s2) return false;
+  for (let i = 0; i < e1 - s1; i++) if (b[s1 + i] !== b[s2 + i]) return false;
+  return true;
+}
+
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+const lower = (c: number) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+
+/**
+ * Two one-byte or UTF-8 string values compared in canonical form without building it, while
+ * they are ASCII (nearly always); undefined when a non-ASCII byte or another type is met first.
+ */
+function asciiCanonEqual(b: Buffer, x: Tlv, y: Tlv): boolean | undefined {
+  const wx = canonWidth(x.tag);
+  const wy = canonWidth(y.tag);
+  if ((wx !== 1 && wx !== 8) || (wy !== 1 && wy !== 8)) return undefined;
+  let i = x.body;
+  let ie = x.end;
+  let j = y.body;
+  let je = y.end;
+  while (i < ie && isSpace(b[i]!)) i++;
+  while (ie > i && isSpace(b[ie - 1]!)) ie--;
+  while (j < je && isSpace(b[j]!)) j++;
+  while (je > j && isSpace(b[je - 1]!)) je--;
+  while (i < ie && j < je) {
+    const c = b[i]!;
+    const d = b[j]!;
+    if ((c | d) & 0x80) return undefined;
+    if (isSpace(c) || isSpace(d)) {
+      if (!isSpace(c) || !isSpace(d)) return false;
+      // Trimmed: the run ends before the value does.
+      while (isSpace(b[i]!)) i++;
+      while (isSpace(b[j]!)) j++;
+      continue;
+    }
+    if (lower(c) !== lower(d)) return false;
+    i++;
+    j++;
+  }
+  // Equal so far; whatever is left over (in either) makes the canonical forms differ.
+  return i === ie && j === je;
+}
+
+function sameValue(b: Buffer, x: Tlv, y: Tlv): boolean {
+  if (sameRange(b, x.start, x.end, y.start, y.end)) return true;
+  const ascii = asciiCanonEqual(b, x, y);
+  if (ascii !== undefined) return ascii;
+  const cx = canonValue(b, x);
+  return cx !== null && cx === canonValue(b, y);
+}
+
+/**
+ * Whether two Names match under RFC 5280 §7.1 (LDAP StringPrep, RFC 4518, for the string types),
+ * as OpenSSL decides it for X509_NAME_cmp and X509_check_issued (crypto/x509/x_name.c
+ * x509_name_canon): each value of a string type converted to UTF-8, trimmed, inner white space
+ * collapsed, ASCII lowercased; the values of a multi-valued RDN in any order; RDN order and the
+ * grouping of values into RDNs significant. RFC 5280 §6.1 calls a certificate self-issued when its
+ * subject and issuer match this way, not only when their bytes are equal: a PrintableString CN and
+ * a UTF8String CN of the same text match. False for a malformed name, or a value that cannot be
+ * converted (OpenSSL refuses those certificates outright).
+ *
+ * Walked RDN by RDN, canonicalising only values whose bytes differ, so that two names that differ
+ * (every CA-issued certificate) cost a few comparisons, not two canonical encodings.
+ */
+export function namesMatch(b: Buffer, x: Tlv, y: Tlv): boolean {
+  try {
+    let p = x.body;
+    let q = y.body;
+    while (p < x.end && q < y.end) {
+      const sx = expectTlv(b, p, x.end, SET, 'RDN');
+      const sy = expectTlv(b, q, y.end, SET, 'RDN');
+      p = sx.end;
+      q = sy.end;
+      if (sameRange(b, sx.start, sx.end, sy.start, sy.end)) continue;
+      const ax = avasOf(b, sx);
+      const ay = avasOf(b, sy);
+      if (ax.length !== ay.length) return false;
+      if (ax.length === 1) {
+        const [vx, vy] = [ax[0]!, ay[0]!];
+        if (!sameRange(b, vx.oidBody, vx.oidEnd, vy.oidBody, vy.oidEnd) || !sameValue(b, vx.value, vy.value)) return false;
+        continue;
+      }
+      // A multi-valued RDN is a set: compare the sorted canonical forms.
+      const canon = (avas: Ava[]) => {
+        const out: string[] = [];
+        for (const a of avas) {
+          const v = canonValue(b, a.value);
+          if (v === null) return null;
+          out.push(b.toString('hex', a.oidBody, a.oidEnd) + '=' + v);
+        }
+        return out.sort().join('\0');
+      };
+      const cx = canon(ax);
+      if (cx === null || cx !== canon(ay)) return false;
+    }
+    return p === x.end && q === y.end;
+  } catch (e) {
+    if (e instanceof X509Error) return false;
+    throw e;
+  }
+}

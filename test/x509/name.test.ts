@@ -6,6 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { sameDn } from '../../src/sources/dn.js';
 import { parseCertificate } from '../../src/x509/index.js';
 import { ATTR, ava, bmp, buildCertificate, type Bytes, ia5, int, keyPair, name, printable, simpleName, tlv, utf8 } from './helpers/build.js';
 import { hasOpenssl, opensslView } from './helpers/compare.js';
@@ -49,16 +51,42 @@ for (const [title, subject, expected] of cases) {
   });
 }
 
-test('name: issuer printed the same way; self_issued compares DER', () => {
+test('name: issuer printed the same way; self_issued compares names as RFC 5280 §7.1 does', () => {
   const n = simpleName([['C', 'US'], ['O', 'Acme, Inc.'], ['CN', 'Acme Root']]);
   const cert = parseCertificate(certWith(n, n));
   assert.equal(cert.issuer, 'CN=Acme Root,O=Acme\\, Inc.,C=US');
   assert.equal(cert.self_issued, true);
-  // The same text with a different string type is a different name to RFC 5280's byte compare.
+  // The same text with a different string type is the same name (RFC 5280 §7.1, §6.1's
+  // self-issued; OpenSSL's X509_check_issued agrees), as it is in Zeek's text.
   const other = name([ava(ATTR.C, printable('US'))], [ava(ATTR.O, printable('Acme, Inc.'))], [ava(ATTR.CN, printable('Acme Root'))]);
   const cross = parseCertificate(certWith(n, other));
   assert.equal(cross.subject, cross.issuer);
-  assert.equal(cross.self_issued, false);
+  assert.equal(cross.self_issued, true);
+  assert.equal(cross.self_signed, true, 'and its own key signed it');
+});
+
+test('name: self-issued as OpenSSL decides it, on DER and on the logged text alike', () => {
+  const t61 = (s: string) => tlv(0x14, Buffer.from(s, 'latin1'));
+  const pairs: [string, Bytes, Bytes, boolean][] = [
+    ['PrintableString and UTF8String', name([ava(ATTR.CN, utf8('relay'))]), name([ava(ATTR.CN, printable('relay'))]), true],
+    ['ASCII case', name([ava(ATTR.CN, utf8('Foo Bar'))]), name([ava(ATTR.CN, utf8('foo bar'))]), true],
+    ['white space trimmed and collapsed', name([ava(ATTR.CN, utf8('  foo \t  bar '))]), name([ava(ATTR.CN, utf8('foo bar'))]), true],
+    ['BMPString and UTF8String', name([ava(ATTR.CN, bmp('Köln'))]), name([ava(ATTR.CN, utf8('Köln'))]), true],
+    ['T61String read as Latin-1', name([ava(ATTR.CN, t61('K\xf6ln'))]), name([ava(ATTR.CN, utf8('Köln'))]), true],
+    ['non-ASCII case is significant', name([ava(ATTR.CN, utf8('KÖLN'))]), name([ava(ATTR.CN, utf8('KöLN'))]), false],
+    ['multi-valued RDN in any order', name([ava(ATTR.CN, utf8('a')), ava(ATTR.O, utf8('b'))]), name([ava(ATTR.O, utf8('B')), ava(ATTR.CN, utf8('a'))]), true],
+    ['RDN grouping is significant', name([ava(ATTR.CN, utf8('a')), ava(ATTR.O, utf8('b'))]), name([ava(ATTR.CN, utf8('a'))], [ava(ATTR.O, utf8('b'))]), false],
+    ['RDN order is significant', name([ava(ATTR.CN, utf8('a'))], [ava(ATTR.O, utf8('b'))]), name([ava(ATTR.O, utf8('b'))], [ava(ATTR.CN, utf8('a'))]), false],
+    ['different values', name([ava(ATTR.C, printable('US'))], [ava(ATTR.CN, utf8('a'))]), name([ava(ATTR.C, printable('US'))], [ava(ATTR.CN, utf8('b'))]), false],
+  ];
+  for (const [title, subject, issuer, expected] of pairs) {
+    const der = certWith(subject, issuer);
+    const c = parseCertificate(der);
+    assert.equal(c.self_issued, expected, `${title}: DER`);
+    assert.equal(sameDn(c.subject!, c.issuer!), expected, `${title}: Zeek's text`);
+    const x = new X509Certificate(der);
+    assert.equal(x.checkIssued(x), expected, `${title}: OpenSSL's X509_check_issued`);
+  }
 });
 
 test('name: a 3,000-character name is not truncated (Zeek cuts at 2,047)', () => {
