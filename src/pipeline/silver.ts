@@ -29,7 +29,7 @@ const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_ce
  * its own silver commit, recording the bronze version it reached), so a 5 GB ingest needs no
  * more memory than a 500 MB one: bench/ingest.ts measured one 4.8M-row step at 1.4 GiB RSS.
  */
-export const SILVER_STEP_ROWS = 500_000;
+export const SILVER_STEP_ROWS = 1_000_000;
 
 type Added = Awaited<ReturnType<DeltaTable['addedSince']>>;
 
