@@ -102,7 +102,9 @@ export function huntFrom(file: string, doc: unknown): Hunt {
   for (const a of attack) if (!ATTACK.test(a)) throw new HuntError(file, 'attack', `"${a}" is not an ATT&CK technique id (T1234 or T1234.001)`);
   const sql = str(file, v, 'sql');
   if (!/^\s*(WITH|SELECT)\b/i.test(sql)) throw new HuntError(file, 'sql', 'must be one SELECT (or WITH ... SELECT) statement');
-  if (/;\s*\S/.test(sql.replace(/'(?:[^']|'')*'/g, "''"))) throw new HuntError(file, 'sql', 'must be a single statement');
+  // Strings and comments may hold a `;`; only one outside them makes a second statement.
+  const code = sql.replace(/'(?:[^']|'')*'/g, "''").replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+  if (/;\s*\S/.test(code)) throw new HuntError(file, 'sql', 'must be a single statement');
   const known = new Set(['id', 'title', 'description', 'attack', 'severity', 'score', 'entity', 'sql', 'false_positives', 'references', 'tests']);
   for (const k of Object.keys(v)) if (!known.has(k)) throw new HuntError(file, k, `unknown field (known: ${[...known].join(', ')})`);
   return {

@@ -34,3 +34,10 @@ test('bad configs name the field', () => {
   assert.throws(() => configFrom('c.yaml', { allowlist: { fingerprints: ['abc'] } }), /allowlist\.fingerprints/);
   assert.throws(() => configFrom('c.yaml', { scoring: {} }), /c\.yaml: scoring: unknown field/);
 });
+
+test('hunt SQL: a ; inside a comment or string is fine, a second statement is not', async () => {
+  const { huntFrom } = await import('../../src/hunts/hunt.js');
+  const base = { id: 'x-y', title: 't', description: 'd', attack: ['T1573'], severity: 'low', score: 1, entity: 'certificate', tests: [{ given: {}, expect: [] }] };
+  assert.equal(huntFrom('f.yaml', { ...base, sql: "SELECT 'a;b' AS entity -- one; two\n/* three; */" }).id, 'x-y');
+  assert.throws(() => huntFrom('f.yaml', { ...base, sql: 'SELECT 1 AS entity; DROP TABLE x' }), /f\.yaml: sql: must be a single statement/);
+});
