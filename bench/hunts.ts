@@ -13,11 +13,11 @@
  * certificates with a skew (a few very popular), clients from 10/8, servers from a few
  * thousand addresses, ports mostly 443.
  */
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchResult } from './lake.js';
+import { median, timed, type Timed } from './lib/measure.js';
 import type * as EngineMod from '../src/engine/duckdb.js';
 import type * as LakeMod from '../src/pipeline/lake.js';
 import type * as HuntMod from '../src/hunts/hunt.js';
@@ -79,29 +79,6 @@ SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((i * 53) % 2592000) AS 
   []::VARCHAR[] AS chain_sha256, true AS established, NULL::VARCHAR AS validation_status, NULL::VARCHAR AS rdns, NULL::VARCHAR AS country
 FROM b`;
 }
-
-interface Timed {
-  ms: number;
-  rssMiB: number;
-}
-
-async function timed(args: string[], env: Record<string, string> = {}): Promise<Timed> {
-  const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '__TIME__ %M', process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await new Promise<number | null>((r) => child.on('close', r));
-  const ms = performance.now() - t0;
-  const m = /__TIME__ (\d+)/.exec(err);
-  if (code !== 0 || !m) throw new Error(`child failed (${code}): ${err.slice(-3000)}`);
-  return { ms, rssMiB: Number(m[1]) / 1024 };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = (s.length - 1) / 2;
-  return (s[Math.floor(m)]! + s[Math.ceil(m)]!) / 2;
-};
 
 async function huntsBench(o: BenchOptions): Promise<BenchResult> {
   const certs = o.quick ? 1_000_000 : 10_000_000;
@@ -169,12 +146,12 @@ async function huntsBench(o: BenchOptions): Promise<BenchResult> {
   const peer: Timed[] = [];
   for (let i = 0; i < pairs; i++) {
     const a = async () => {
-      const r = await timed([path.join(ROOT, 'dist/cli.js'), 'hunt', '--lake', lakeDir, '--limit', '20']);
+      const r = await timed(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'hunt', '--lake', lakeDir, '--limit', '20'], { cwd: ROOT });
       ours.push(r);
       o.log(`  ours  ${(r.ms / 1000).toFixed(2)} s  ${r.rssMiB.toFixed(0)} MiB`);
     };
     const b = async () => {
-      const r = await timed([peerScript]);
+      const r = await timed(process.execPath, [peerScript], { cwd: ROOT });
       peer.push(r);
       o.log(`  peer  ${(r.ms / 1000).toFixed(2)} s  ${r.rssMiB.toFixed(0)} MiB`);
     };

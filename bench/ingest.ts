@@ -38,6 +38,7 @@ import type * as LinesMod from '../src/sources/lines.js';
 import type * as ZeekLogMod from '../src/sources/zeek-log.js';
 import type * as ZeekMod from '../src/sources/zeek.js';
 import type { SourceItem } from '../src/sources/record.js';
+import { median } from './lib/measure.js';
 
 // The compiled code is loaded from a private copy of dist/ made when a scenario starts (see
 // prepare()): dist/ is shared with whoever else builds or tests in this tree meanwhile, and a
@@ -764,12 +765,6 @@ async function cpuProfile(o: BenchOptions, file: string, records: number): Promi
 
 function fmtS(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function dirBytes(dir: string): Promise<number> {

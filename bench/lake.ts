@@ -21,6 +21,7 @@ import type * as CheckpointMod from '../src/lake/checkpoint.js';
 import type * as ActionsMod from '../src/lake/actions.js';
 import type * as LogPathMod from '../src/lake/log-path.js';
 import type { Snapshot } from '../src/lake/snapshot.js';
+import { median } from './lib/measure.js';
 
 const { openEngine } = (await import('../dist/engine/duckdb.js' as string)) as typeof EngineMod;
 const { DeltaTable } = (await import('../dist/lake/table.js' as string)) as typeof TableMod;
@@ -183,12 +184,6 @@ function instrument(prof: Profiler, storage: object, table?: object): void {
 
 function fmt(ms: number, unit: 'ms' | 's'): string {
   return unit === 's' ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function rssMiB(): number {

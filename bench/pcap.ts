@@ -14,11 +14,13 @@
  * them interleaved at a time, about half of them followed by a bulk download of TLS application
  * data records, and plain (non-TLS) bulk flows in between: about 5% of the bytes are handshakes.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchResult } from './lake.js';
+import { median, timed, type Timed } from './lib/measure.js';
+import { prng } from '../test/helpers/bytes.js';
 import type * as CaptureMod from '../src/net/capture.js';
 import type * as PacketMod from '../src/net/packet.js';
 import type * as WriterMod from '../src/net/writer.js';
@@ -32,17 +34,6 @@ const { pcapHeader, pcapRecord, tcpConnection } = (await import('../dist/net/wri
 export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = { pcap: pcapBench };
 
 type Turn = WriterMod.Turn;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Each TCP connection of a fixture capture as the turns of bytes each side sent. */
 async function templates(): Promise<Turn[][]> {
@@ -106,7 +97,7 @@ async function makeCapture(o: BenchOptions, targetBytes: number, name: string): 
   const rand = prng(7);
   const out = createWriteStream(file, { highWaterMark: 4 << 20 });
   const write = async (b: Buffer) => {
-    if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(b)) await new Promise<void>((r) => out.once('drain', () => r()));
   };
   await write(pcapHeader());
   let bytes = 24;
@@ -169,33 +160,6 @@ async function makeCapture(o: BenchOptions, targetBytes: number, name: string): 
   return { file, bytes: (await fs.stat(file)).size, connections, tlsConnections, handshakeBytes };
 }
 
-interface Timed {
-  ms: number;
-  rssMiB: number;
-  stdout: string;
-}
-
-/** A command under /usr/bin/time: wall clock and max RSS measured the same way for both sides. */
-async function timed(cmd: string, args: string[]): Promise<Timed> {
-  const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '__TIME__ %M', cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let count = 0;
-  // tshark prints one line per Certificate message: count them instead of keeping gigabytes.
-  child.stdout.on('data', (b: Buffer) => {
-    if (cmd === 'tshark') {
-      for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) count++;
-    } else stdout += b.toString();
-  });
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const ms = performance.now() - t0;
-  const m = /__TIME__ (\d+)/.exec(stderr);
-  if (code !== 0 || !m) throw new Error(`${cmd} failed (${code}): ${stderr.slice(-2000)}`);
-  return { ms, rssMiB: Number(m[1]) / 1024, stdout: cmd === 'tshark' ? String(count) : stdout };
-}
-
 const EXTRACT = `
   import { createReadStream } from 'node:fs';
   const { tlsSessions } = await import(${JSON.stringify(path.join(ROOT, 'dist/net/session.js'))});
@@ -211,11 +175,12 @@ const EXTRACT = `
   process.stdout.write(JSON.stringify({ sessions, certificates, messages, issues }));`;
 
 function ours(file: string, heapMiB?: number): Promise<Timed> {
-  return timed(process.execPath, [...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : []), '--input-type=module', '-e', EXTRACT, file]);
+  return timed(process.execPath, [...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : []), '--input-type=module', '-e', EXTRACT, file], { cwd: ROOT });
 }
 
 function tshark(file: string): Promise<Timed> {
-  return timed('tshark', ['-r', file, '-Y', 'tls.handshake.type == 11', '-T', 'fields', '-e', 'tls.handshake.certificate']);
+  // tshark prints one line per Certificate message: counted, not kept.
+  return timed('tshark', ['-r', file, '-Y', 'tls.handshake.type == 11', '-T', 'fields', '-e', 'tls.handshake.certificate'], { cwd: ROOT, countLines: true });
 }
 
 function ensureTshark(o: BenchOptions): void {
@@ -224,12 +189,6 @@ function ensureTshark(o: BenchOptions): void {
   const r = spawnSync('bash', [path.join(ROOT, 'scripts/tshark-deps.sh')], { stdio: 'inherit' });
   if (r.status !== 0 || spawnSync('tshark', ['--version']).status !== 0) throw new Error('tshark could not be installed');
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = (s.length - 1) / 2;
-  return (s[Math.floor(m)]! + s[Math.ceil(m)]!) / 2;
-};
 
 async function pcapBench(o: BenchOptions): Promise<BenchResult> {
   if (!existsSync(FIXTURES)) throw new Error(`needs ${FIXTURES}`);

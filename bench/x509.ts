@@ -19,6 +19,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as X509Mod from '../src/x509/index.js';
 import type { BenchOptions, BenchResult } from './lake.js';
+import { median } from './lib/measure.js';
+import { prng } from '../test/helpers/bytes.js';
 import {
   ascii, ATTR, ava, basicConstraintsExt, buildCertificate, type Bytes, ext, ia5, keyPair, name, oid, printable, sanExt, seq, simpleName, tlv, utf8,
 } from '../test/x509/helpers/build.js';
@@ -31,16 +33,6 @@ export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>
 
 // ---------------------------------------------------------------------------------------------
 // Corpus
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/certs/', import.meta.url));
 
@@ -151,12 +143,6 @@ function floor(batch: readonly Bytes[], checkSignature: boolean): void {
 
 function rssMiB(): number {
   return process.memoryUsage().rss / 1048576;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Both sides over the corpus in alternated batches (neither always first); totals and batch times. */

@@ -40,14 +40,14 @@ export async function certCommand(args: string[], effects: Effects, engines: Eng
       count(DISTINCT src_ip) AS clients, count(*) AS sessions, min(ts) AS first_seen, max(ts) AS last_seen,
       list_sort(list(DISTINCT source)) AS sources
     FROM hunt.observations WHERE cert_id = ${lit(id)} GROUP BY dest_ip, dest_port ORDER BY min(ts)`);
-  const related = await queryJson(conn, `SELECT cert_id, common_name, issuer, not_valid_after,
-      concat_ws(', ', CASE WHEN spki = t.spki AND spki IS NOT NULL THEN 'same key' END,
-                      CASE WHEN subject = t.subject THEN 'same subject' END,
-                      CASE WHEN issuer = t.issuer THEN 'same issuer' END) AS relation
-    FROM (SELECT c.*, b.spki_sha256 AS spki FROM hunt.certificates c LEFT JOIN (SELECT cert_id, spki_sha256 FROM silver.certificates) b USING (cert_id)) r,
-         (SELECT c.subject, c.issuer, b.spki_sha256 AS spki FROM hunt.certificates c LEFT JOIN (SELECT cert_id, spki_sha256 FROM silver.certificates) b USING (cert_id) WHERE c.cert_id = ${lit(id)}) t
-    WHERE r.cert_id <> ${lit(id)} AND ((r.spki = t.spki AND r.spki IS NOT NULL) OR r.subject = t.subject OR (r.issuer = t.issuer AND r.issuer <> r.subject))
-    ORDER BY (r.spki = t.spki) DESC NULLS LAST, (r.subject = t.subject) DESC, r.cert_id LIMIT 50`).catch(() => []);
+  // Same public key (SPKI SHA-256), same subject, or same issuer (other than a self-issued one's).
+  const related = await queryJson(conn, `SELECT r.cert_id, r.common_name, r.issuer, r.not_valid_after,
+      concat_ws(', ', CASE WHEN r.spki_sha256 = t.spki_sha256 THEN 'same key' END,
+                      CASE WHEN r.subject = t.subject THEN 'same subject' END,
+                      CASE WHEN r.issuer = t.issuer THEN 'same issuer' END) AS relation
+    FROM hunt.certificates r, (SELECT subject, issuer, spki_sha256 FROM hunt.certificates WHERE cert_id = ${lit(id)}) t
+    WHERE r.cert_id <> ${lit(id)} AND (r.spki_sha256 = t.spki_sha256 OR r.subject = t.subject OR (r.issuer = t.issuer AND r.issuer <> r.subject))
+    ORDER BY (r.spki_sha256 = t.spki_sha256) DESC NULLS LAST, (r.subject = t.subject) DESC, r.cert_id LIMIT 50`);
   if (ctx.format === 'json') {
     effects.stdout(JSON.stringify({ certificate: cert, findings: findings.map((f) => ({ ...f, evidence: JSON.parse(String(f.evidence)) as unknown })), seen, related }, null, 2) + '\n');
     return 0;

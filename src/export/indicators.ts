@@ -3,22 +3,11 @@
  * export format wants one indicator per observable with the hunts that flagged it, so findings are
  * grouped here by a normalized key, in an order that does not depend on the input order.
  */
-import type { ExportFinding, Severity, SkippedFinding } from './record.js';
+import type { ExportCertificate, ExportFinding, Severity, SkippedFinding } from './record.js';
 import { dnsNameOf, hexOf, ipOf, isoOf, scoreOf, serialHex, severityOf, severityRank, techniqueOf } from './text.js';
 
-export interface CertificateIds {
-  sha256: string | null;
-  sha1: string | null;
-  md5: string | null;
-  /** Lowercase hex, no colons. */
-  serial: string | null;
-  subject: string | null;
-  issuer: string | null;
-  common_name: string | null;
-  subject_alternative_names: string[];
-  not_valid_before: string | null;
-  not_valid_after: string | null;
-}
+/** A certificate as indicators know it: ExportCertificate normalised (serial lowercase hex, no colons); the SHA-256 may be unknown. */
+export type CertificateIds = Omit<ExportCertificate, 'sha256'> & { sha256: string | null };
 
 export type Indicator =
   | (IndicatorBase & { kind: 'certificate'; cert: CertificateIds })

@@ -108,12 +108,18 @@ test('cert shows a certificate, its findings and where it was seen', { skip }, a
   const pairs = await sql(lake, `SELECT count(DISTINCT (dest_ip, dest_port))::INT AS n FROM observations WHERE cert_id = '${c!.cert_id}'`);
   assert.equal(doc.seen.length, pairs[0]!.n);
   assert.ok(doc.findings.length > 0, 'findings of the latest run');
+  // Related: same key, same subject or same (not self-) issuer, worked out here from every row.
+  const all = (await sql(lake, 'SELECT cert_id, subject, issuer, spki_sha256 FROM certificates')) as { cert_id: string; subject: string | null; issuer: string | null; spki_sha256: string | null }[];
+  const me = all.find((x) => x.cert_id === c!.cert_id)!;
+  const expected = all.filter((x) => x.cert_id !== me.cert_id && ((x.spki_sha256 !== null && x.spki_sha256 === me.spki_sha256) || (x.subject !== null && x.subject === me.subject) || (x.issuer !== null && x.issuer === me.issuer && x.issuer !== x.subject)));
+  const related = (JSON.parse(r.out) as { related: { cert_id: string }[] }).related;
+  assert.deepEqual(related.map((x) => x.cert_id).sort(), expected.map((x) => x.cert_id).sort().slice(0, 50));
   assert.equal((await run('cert', 'nothex', '--lake', lake)).code, 2);
 });
 
 test('export writes the latest run as STIX, Zeek intel, Suricata rules and CSV', { skip }, async () => {
   assert.equal((await run('hunt', '--lake', lake)).code, 0);
-  const latest = await sql(lake, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE score >= 40)::INT AS high FROM gold.findings WHERE run_id = (SELECT max(run_id) FROM gold.findings)');
+  const [latest] = (await sql(lake, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE score >= 40)::INT AS high FROM gold.findings WHERE run_id = (SELECT max(run_id) FROM gold.findings)')) as { n: number; high: number }[];
   const stix = await run('export', '--to', 'stix', '--lake', lake);
   assert.equal(stix.code, 0, stix.err);
   const bundle = JSON.parse(stix.out) as { type: string; objects: { type: string; pattern?: string }[] };
@@ -127,7 +133,8 @@ test('export writes the latest run as STIX, Zeek intel, Suricata rules and CSV',
   const csv = await run('export', '--to', 'csv', '--min-score', '40', '--lake', lake);
   assert.equal(csv.code, 0, csv.err);
   // One header plus one line per finding scoring ≥ 40 (no field holds a newline here).
-  assert.equal(csv.out.trimEnd().split('\r\n').length, 1 + latest[0]!.high);
-  assert.ok(latest[0]!.n >= latest[0]!.high, 'filter keeps a subset');
+  assert.equal(csv.out.trimEnd().split('\r\n').length, 1 + latest!.high);
+  // brimdata has findings on both sides of 40 (stack-issuers scores at most 10), so the filter drops some.
+  assert.ok(latest!.high > 0 && latest!.high < latest!.n, `filter keeps a strict subset: ${latest!.high} of ${latest!.n}`);
   assert.equal((await run('export', '--to', 'pdf', '--lake', lake)).code, 2);
 });

@@ -15,6 +15,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { parseCertificate } from '../../src/x509/index.js';
 import { pcapHeader, pcapRecord, tcpConnection, type Endpoint, type Turn } from '../../src/net/writer.js';
+import { cat, u16, u24, u8, vec16, vec24, vec8 } from './bytes.js';
 
 export type { Endpoint };
 
@@ -48,22 +49,7 @@ export interface Network {
 
 // ---- bytes -----------------------------------------------------------------------------------
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
-const u8 = (v: number) => Uint8Array.of(v & 0xff);
-const u16 = (v: number) => Uint8Array.of((v >> 8) & 0xff, v & 0xff);
-const u24 = (v: number) => Uint8Array.of((v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
-const vec8 = (b: Uint8Array) => cat(u8(b.length), b);
-const vec16 = (b: Uint8Array) => cat(u16(b.length), b);
-const vec24 = (b: Uint8Array) => cat(u24(b.length), b);
 const u16s = (vs: readonly number[]) => cat(...vs.map(u16));
 
 /** Deterministic "random" bytes (randoms, key shares, ciphertext) from a label. */

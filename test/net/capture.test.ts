@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { captureKind, readCapture, type CaptureIssue, type CaptureItem, type RawPacket } from '../../src/net/capture.js';
+import { prng as mulberry32 } from '../helpers/bytes.js';
 
 const FIXTURES = '/work/shared/fixtures/pcap';
 const SKIP_REAL = existsSync(FIXTURES) ? false : `${FIXTURES} is absent (a checkout without ../shared)`;
@@ -123,16 +124,6 @@ function summary(items: CaptureItem[]): unknown[] {
   );
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function findPcaps(dir: string): string[] {
   const out: string[] = [];

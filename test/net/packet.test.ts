@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
 import { readCapture, type RawPacket } from '../../src/net/capture.js';
 import { ipv6Text, PacketDecoder, type Decoded, type TcpSegment } from '../../src/net/packet.js';
+import { prng as mulberry32 } from '../helpers/bytes.js';
 
 const FIXTURES = '/work/shared/fixtures/pcap';
 const SKIP_REAL = existsSync(FIXTURES) ? false : `${FIXTURES} is absent (a checkout without ../shared)`;
@@ -80,16 +81,6 @@ function essence(s: TcpSegment): unknown {
   return { ...rest, payload: Buffer.from(payload).toString('hex') };
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- tests -----------------------------------------------------------------------------------
 

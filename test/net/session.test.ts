@@ -22,6 +22,7 @@ import { tlsSessions, type CaptureSummary, type TlsSession } from '../../src/net
 import { ACK, FIN, SYN, TcpReassembler, type Flow, type StreamConsumer, type TcpOptions } from '../../src/net/tcp.js';
 import { TlsConnection } from '../../src/net/tls.js';
 import { pcapHeader, pcapRecord, tcpConnection, tcpFrame, type Endpoint, type Turn } from '../../src/net/writer.js';
+import { ascii, cat, prng } from '../helpers/bytes.js';
 
 const ROOT = new URL('../../../shared/fixtures/pcap/', import.meta.url).pathname;
 const HAVE = existsSync(ROOT);
@@ -35,30 +36,9 @@ const SERVER: Endpoint = { ip: '10.2.0.2', port: 443 };
 
 // ---- bytes and randomness ----------------------------------------------------------------------
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
-const ascii = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** mulberry32: small, seeded, good enough to pick positions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const r = prng(seed);

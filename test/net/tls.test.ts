@@ -10,26 +10,10 @@ import { X509Certificate } from 'node:crypto';
 import { TlsConnection, type TlsState } from '../../src/net/tls.js';
 import { cipherName, versionName } from '../../src/net/tls-names.js';
 import { buildCertificate, keyPair, simpleName } from '../x509/helpers/build.js';
+import { ascii, type Bytes, cat, prng, u16, u24, u8, vec16, vec24, vec8 } from '../helpers/bytes.js';
 
 // ---- byte builders ------------------------------------------------------------------------
 
-type Bytes = Uint8Array;
-const u8 = (...xs: number[]): Bytes => Uint8Array.from(xs);
-const u16 = (v: number): Bytes => u8(v >> 8, v & 0xff);
-const u24 = (v: number): Bytes => u8(v >> 16, (v >> 8) & 0xff, v & 0xff);
-const ascii = (s: string): Bytes => Uint8Array.from(Buffer.from(s, 'latin1'));
-function cat(...parts: Bytes[]): Bytes {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-const vec8 = (b: Bytes): Bytes => cat(u8(b.length), b);
-const vec16 = (b: Bytes): Bytes => cat(u16(b.length), b);
-const vec24 = (b: Bytes): Bytes => cat(u24(b.length), b);
 const fill = (n: number, v = 0x5a): Bytes => new Uint8Array(n).fill(v);
 
 const record = (type: number, body: Bytes, version = 0x0303): Bytes => cat(u8(type), u16(version), u16(body.length), body);
@@ -127,17 +111,6 @@ function noInternalErrors(c: TlsConnection): void {
   assert.ok(!c.state.problems.some((p) => p.includes('internal')), c.state.problems.join('; '));
 }
 
-/** mulberry32: small, seeded, good enough to pick bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- TLS 1.2 --------------------------------------------------------------------------------
 

@@ -9,18 +9,8 @@ import { certificatesFromFile, parseCertificate, parsePemBlocks, pkcs7Certificat
 import {
   basicConstraintsExt, bits, buildCertificate, type Bytes, explicit, int, keyPair, oid, pkcs7, sanExt, seq, simpleName, toPem, utcTime,
 } from './helpers/build.js';
+import { prng } from '../helpers/bytes.js';
 
-/** mulberry32: small, seeded, good enough to pick bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = 'record' | 'X509Error';
 
