@@ -24,6 +24,7 @@ import { prng } from '../test/helpers/bytes.js';
 import type * as CaptureMod from '../src/net/capture.js';
 import type * as PacketMod from '../src/net/packet.js';
 import type * as WriterMod from '../src/net/writer.js';
+import { globSync } from 'tinyglobby';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = path.join(ROOT, '..', 'shared', 'fixtures', 'pcap');
@@ -37,16 +38,8 @@ type Turn = WriterMod.Turn;
 
 /** Each TCP connection of a fixture capture as the turns of bytes each side sent. */
 async function templates(): Promise<Turn[][]> {
-  const files: string[] = [];
-  const walk = async (d: string) => {
-    for (const e of await fs.readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(path.join(d, e.name));
-      else if (e.name.endsWith('.pcap')) files.push(path.join(d, e.name));
-    }
-  };
-  await walk(FIXTURES);
   const out: Turn[][] = [];
-  for (const file of files.sort()) {
+  for (const file of globSync('**/*.pcap', { cwd: FIXTURES, absolute: true }).sort()) {
     const decoder = new PacketDecoder();
     const conns = new Map<string, { client: string; next: Map<string, number>; turns: Turn[] }>();
     async function* one() {

@@ -15,7 +15,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { parseCertificate } from '../../src/x509/index.js';
 import { pcapHeader, pcapRecord, tcpConnection, type Endpoint, type Turn } from '../../src/net/writer.js';
-import { cat, u16, u24, u8, vec16, vec24, vec8 } from './bytes.js';
+import { cat, u16, u8, vec16, vec24, vec8 } from './bytes.js';
 
 export type { Endpoint };
 

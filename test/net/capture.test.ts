@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { captureKind, readCapture, type CaptureIssue, type CaptureItem, type RawPacket } from '../../src/net/capture.js';
 import { prng as mulberry32 } from '../helpers/bytes.js';
+import { globSync } from 'tinyglobby';
 
 const FIXTURES = '/work/shared/fixtures/pcap';
 const SKIP_REAL = existsSync(FIXTURES) ? false : `${FIXTURES} is absent (a checkout without ../shared)`;
@@ -126,13 +127,7 @@ function summary(items: CaptureItem[]): unknown[] {
 
 
 function findPcaps(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...findPcaps(p));
-    else if (name.endsWith('.pcap')) out.push(p);
-  }
-  return out.sort();
+  return globSync('**/*.pcap', { cwd: dir, absolute: true }).sort();
 }
 
 /** Deliberately simple and independent: the whole file in memory, records walked one by one. */

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
 import { readCapture, type RawPacket } from '../../src/net/capture.js';
 import { ipv6Text, PacketDecoder, type Decoded, type TcpSegment } from '../../src/net/packet.js';
 import { prng as mulberry32 } from '../helpers/bytes.js';
+import { globSync } from 'tinyglobby';
 
 const FIXTURES = '/work/shared/fixtures/pcap';
 const SKIP_REAL = existsSync(FIXTURES) ? false : `${FIXTURES} is absent (a checkout without ../shared)`;
@@ -373,15 +374,7 @@ describe('PacketDecoder: truncated and hostile packets', () => {
 });
 
 describe('PacketDecoder: real captures', () => {
-  function findPcaps(dir: string): string[] {
-    const out: string[] = [];
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) out.push(...findPcaps(p));
-      else if (name.endsWith('.pcap')) out.push(p);
-    }
-    return out.sort();
-  }
+  const findPcaps = (dir: string): string[] => globSync('**/*.pcap', { cwd: dir, absolute: true }).sort();
 
   async function decodeFile(path: string): Promise<{ results: Decoded[]; decoder: PacketDecoder }> {
     const decoder = new PacketDecoder();

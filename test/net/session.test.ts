@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import v8 from 'node:v8';
@@ -23,6 +23,7 @@ import { ACK, FIN, SYN, TcpReassembler, type Flow, type StreamConsumer, type Tcp
 import { TlsConnection } from '../../src/net/tls.js';
 import { pcapHeader, pcapRecord, tcpConnection, tcpFrame, type Endpoint, type Turn } from '../../src/net/writer.js';
 import { ascii, cat, prng } from '../helpers/bytes.js';
+import { globSync } from 'tinyglobby';
 
 const ROOT = new URL('../../../shared/fixtures/pcap/', import.meta.url).pathname;
 const HAVE = existsSync(ROOT);
@@ -855,15 +856,7 @@ test('idle flows are finished by capture time; a finished flow still talking is 
 
 /** Every fixture capture, as its global header and records (pcap, either byte order). */
 function fixtureCaptures(): { name: string; header: Buffer; records: Buffer[] }[] {
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else if (e.name.endsWith('.pcap')) files.push(join(d, e.name));
-    }
-  };
-  walk(ROOT);
-  return files.sort().map((file) => {
+  return globSync('**/*.pcap', { cwd: ROOT, absolute: true }).sort().map((file) => {
     const b = readFileSync(file);
     const le = b.readUInt32LE(0) === 0xa1b2c3d4 || b.readUInt32LE(0) === 0xa1b23c4d;
     const records: Buffer[] = [];
