@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { listLakeTables, registerLake } from '../engine/catalog.js';
 import type { Engine } from '../engine/duckdb.js';
 import { loadConfig } from '../hunts/config.js';
-import { huntAll } from '../hunts/findings.js';
+import { huntAll, topFindings } from '../hunts/findings.js';
 import { HuntError, loadHunts, type Hunt } from '../hunts/hunt.js';
 import { loadProfiles } from '../hunts/profile.js';
 import { HuntRunError } from '../hunts/runner.js';
@@ -95,21 +95,21 @@ export async function huntCommand(args: string[], effects: Effects, engines: Eng
   }
   if ((await listLakeTables(ctx.lake)).length === 0) throw new CliError(`no lake at ${ctx.lake}: run certhunt ingest first`);
   const engine = await huntViews(ctx, profiles);
-  let result;
+  let run;
   try {
-    result = await huntAll(engine.conn, selected, config);
+    run = await huntAll(engine.conn, selected, config);
   } catch (e) {
     if (e instanceof HuntRunError) throw new CliError(e.message);
     throw e;
   }
   const runAt = Date.now();
   const runId = `${new Date(runAt).toISOString()}-${randomUUID().slice(0, 8)}`;
-  await writeHuntRun(new Lake(ctx.lake, engine.conn), { runId, runAt, findings: result.findings as unknown as Record<string, unknown>[], risk: result.risk as unknown as Record<string, unknown>[] });
-  const shown = result.findings.filter((f) => f.score >= minScore).slice(0, limit ?? Infinity);
+  await writeHuntRun(new Lake(ctx.lake, engine.conn), { runId, runAt, findings: run.findingsTable, risk: run.riskTable });
+  const shown = await topFindings(engine.conn, run, { minScore, ...(limit !== undefined ? { limit } : {}) });
   if (ctx.format === 'table') {
     ctx.print(shown.map((f) => ({ score: f.score, severity: f.severity, hunt: f.hunt_id, entity: f.entity, why: why(f.evidence) ?? f.title })), ['score', 'severity', 'hunt', 'entity', 'why']);
-    const dropped = Object.values(result.allowlisted).reduce((a, b) => a + b, 0);
-    effects.stderr(`run ${runId}: ${selected.length} hunts, ${result.findings.length} findings${dropped ? ` (${dropped} allowlisted)` : ''}, ${result.risk.length} risk scores → gold.findings, gold.risk\n`);
+    const dropped = Object.values(run.allowlisted).reduce((a, b) => a + b, 0);
+    effects.stderr(`run ${runId}: ${selected.length} hunts, ${run.findings} findings${dropped ? ` (${dropped} allowlisted)` : ''}, ${run.risk} risk scores → gold.findings, gold.risk\n`);
   } else ctx.print(shown.map((f) => ({ ...f, run_id: runId, evidence: JSON.parse(f.evidence) as unknown })));
   return 0;
 }

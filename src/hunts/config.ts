@@ -122,6 +122,11 @@ export class Allowlist {
     return !!dn && this.issuers.has(dn);
   }
 
+  /** The domains as compared: no `*.`, no trailing dot. */
+  domainList(): string[] {
+    return [...this.domains];
+  }
+
   /** `a.b.x.com`, `x.com` and `*.x.com` are covered by `x.com` (or `*.x.com`) in the list. */
   domain(name: string | null | undefined): boolean {
     if (!name) return false;

@@ -1,12 +1,15 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { Allowlist, combine, severityOf, type HuntConfig } from './config.js';
+import { Allowlist, type HuntConfig } from './config.js';
 import type { Hunt, Severity } from './hunt.js';
-import { runHunt, type HuntRow } from './runner.js';
+import { huntSelect, HuntRunError, withHuntPath, type HuntRow } from './runner.js';
 
 /**
  * A hunt run: every hunt over the `hunt.*` views, the allowlists applied to every finding,
  * and a combined risk score per certificate and per destination IP (noisy-OR of the weighted
- * scores of the hunts that flagged it; an IP inherits the findings of the certificates it served).
+ * scores of the hunts that flagged it; an IP inherits the findings of the certificates it
+ * served). All of it happens in DuckDB, in temp tables that spill: a run over tens of millions
+ * of sightings flags hundreds of thousands of certificates, more than a JS heap should hold.
+ * The callers read the ranked top (`topFindings`) and hand the tables to gold.
  */
 export interface Finding extends HuntRow {
   attack: string[];
@@ -21,104 +24,158 @@ export interface Risk {
   findings: number;
 }
 
-export interface HuntResult {
-  findings: Finding[];
-  risk: Risk[];
+export interface HuntRun {
+  /** Temp tables holding the run: columns of FINDING_COLUMNS / RISK_COLUMNS without run_id. */
+  findingsTable: string;
+  riskTable: string;
+  findings: number;
+  risk: number;
   /** Findings dropped by the allowlists, per hunt. */
   allowlisted: Record<string, number>;
 }
 
-/** Addresses kept per flagged certificate for allowlists and IP scores. */
-const MAX_IPS = 1000;
+const T = {
+  raw: '__certhunt_raw',
+  findings: '__certhunt_findings',
+  risk: '__certhunt_risk',
+  flagged: '__certhunt_flagged',
+  allowed: '__certhunt_allowed',
+  allowIp: '__certhunt_allow_ip',
+} as const;
 
-interface CertFacts {
-  /** More than MAX_IPS addresses served it: dest_ips holds the first MAX_IPS. */
-  truncated: boolean;
-  cert_id: string;
-  sha1: string | null;
-  sha256: string | null;
-  issuer: string | null;
-  names: string[];
-  dest_ips: string[];
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const list = (xs: string[]) => `CAST([${xs.map(lit).join(', ')}] AS VARCHAR[])`;
+
+/** A name as the domain allowlist compares it: lower case, no `*.`, no trailing dot. */
+const norm = (x: string) => `regexp_replace(regexp_replace(lower(${x}), '^\\*\\.', ''), '\\.$', '')`;
+/** The name and every parent domain: a.b.x.com → [a.b.x.com, b.x.com, x.com, com]. */
+const suffixes = (x: string) => `list_transform(range(1, len(string_split(${x}, '.')) + 1), i -> array_to_string(string_split(${x}, '.')[i:], '.'))`;
+/** The address of an `ip` entity: `1.2.3.4:443` and `[2001:db8::1]:443` lose the port, bare IPv6 stays whole. */
+const host = (x: string) =>
+  `CASE WHEN ${x} LIKE '[%' THEN regexp_extract(${x}, '^\\[([^\\]]*)\\]', 1) WHEN length(${x}) - length(replace(${x}, ':', '')) = 1 THEN split_part(${x}, ':', 1) ELSE ${x} END`;
+
+async function count(conn: DuckDBConnection, sql: string): Promise<number> {
+  const r = (await conn.runAndReadAll(sql)).getRows()[0]?.[0];
+  return Number(r ?? 0);
 }
 
-async function certificateFacts(conn: DuckDBConnection, ids: string[]): Promise<Map<string, CertFacts>> {
-  const out = new Map<string, CertFacts>();
-  if (ids.length === 0) return out;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE __certhunt_ids AS SELECT unnest(CAST(json('${JSON.stringify(ids).replace(/'/g, "''")}') AS VARCHAR[])) AS cert_id`);
-  // A join on the flagged certificates only, and a bounded address list: the facts serve the
-  // allowlist and the IP scores, and an allowlist by address needs every address, so the list
-  // is complete up to MAX_IPS; beyond, a certificate is never taken as allowlisted by address.
+/** Every hunt's rows into one table, one row per (hunt, entity), in the order the hunt gave them. */
+async function collect(conn: DuckDBConnection, hunts: Hunt[]): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.raw} (n BIGINT, entity VARCHAR, score DOUBLE, first_seen VARCHAR, last_seen VARCHAR, evidence VARCHAR,
+    hunt_id VARCHAR, entity_type VARCHAR, severity VARCHAR, title VARCHAR, attack VARCHAR[])`);
+  let offset = 0;
+  for (const hunt of hunts) {
+    const sql = await huntSelect(conn, hunt);
+    try {
+      await conn.run(`INSERT INTO ${T.raw} SELECT ${offset} + row_number() OVER (), * FROM (${sql})`);
+    } catch (e) {
+      throw new HuntRunError(hunt, `SQL failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const [rows, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT entity) FROM ${T.raw} WHERE n > ${offset}`)).getRows()[0]!.map(Number) as [number, number];
+    if (rows !== distinct) {
+      await conn.run(`DELETE FROM ${T.raw} WHERE n > ${offset} AND n NOT IN (SELECT min(n) FROM ${T.raw} WHERE n > ${offset} GROUP BY entity)`);
+    }
+    offset += rows;
+  }
+}
+
+/**
+ * The addresses the IP allowlist covers, among those the run can meet (servers of flagged
+ * certificates, `ip` entities). CIDR matching stays in node:net's BlockList (IPv4 and IPv6);
+ * only distinct addresses cross into JS, in chunks.
+ */
+async function allowedAddresses(conn: DuckDBConnection, allow: Allowlist): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowIp} (ip VARCHAR)`);
+  const result = await conn.stream(`SELECT DISTINCT ip FROM (
+      SELECT o.dest_ip AS ip FROM hunt.base_observations o SEMI JOIN ${T.flagged} f ON f.cert_id = o.cert_id
+      UNION ALL SELECT ${host('entity')} FROM ${T.raw} WHERE entity_type = 'ip') WHERE ip IS NOT NULL`);
+  // The stream must end before the connection runs anything else.
+  const hit: string[] = [];
+  for await (const rows of result.yieldRows()) for (const r of rows) if (allow.ip(String(r[0]))) hit.push(String(r[0]));
+  for (let i = 0; i < hit.length; i += 1000) await conn.run(`INSERT INTO ${T.allowIp} VALUES ${hit.slice(i, i + 1000).map((ip) => `(${lit(ip)})`).join(', ')}`);
+}
+
+/** (entity_type, entity) pairs the allowlists cover; the same rules as `Allowlist` in config.ts. */
+async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<void> {
+  const a = config.allowlist;
+  const allow = new Allowlist(a);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowed} (entity_type VARCHAR, entity VARCHAR)`);
+  if (a.fingerprints.length + a.domains.length + a.ips.length + a.issuers.length === 0) return;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.flagged} AS SELECT DISTINCT entity AS cert_id FROM ${T.raw} WHERE entity_type = 'certificate'`);
+  await allowedAddresses(conn, allow);
+  const fps = list(a.fingerprints);
+  const issuers = list(a.issuers);
+  const domains = list(allow.domainList());
+  const domainOk = (x: string) => `len(list_intersect(${suffixes(norm(x))}, ${domains})) > 0`;
+  await conn.run(`INSERT INTO ${T.allowed}
+    WITH c AS (SELECT c.cert_id, c.sha1, c.sha256, c.issuer, list_filter(list_concat([c.common_name], c.subject_alternative_names), x -> x IS NOT NULL) AS names
+               FROM hunt.base_certificates c SEMI JOIN ${T.flagged} f ON f.cert_id = c.cert_id),
+    by_fact AS (SELECT cert_id FROM c WHERE list_contains(${fps}, lower(sha1)) OR list_contains(${fps}, lower(sha256)) OR list_contains(${issuers}, issuer)
+                OR (len(names) > 0 AND list_bool_and(list_transform(names, n -> ${domainOk('n')})))),
+    by_ip AS (SELECT o.cert_id FROM hunt.base_observations o SEMI JOIN ${T.flagged} f ON f.cert_id = o.cert_id LEFT JOIN ${T.allowIp} a ON a.ip = o.dest_ip
+              WHERE o.dest_ip IS NOT NULL GROUP BY o.cert_id HAVING bool_and(a.ip IS NOT NULL)),
+    unknown AS (SELECT cert_id FROM ${T.flagged} f ANTI JOIN c USING (cert_id) WHERE list_contains(${fps}, lower(regexp_replace(cert_id, '^sha1:', ''))))
+    SELECT 'certificate', cert_id FROM (SELECT cert_id FROM by_fact UNION SELECT cert_id FROM by_ip UNION SELECT cert_id FROM unknown)
+    UNION ALL SELECT DISTINCT entity_type, entity FROM ${T.raw} r WHERE
+      (entity_type = 'ip' AND EXISTS (SELECT 1 FROM ${T.allowIp} a WHERE a.ip = ${host('r.entity')}))
+      OR (entity_type = 'issuer' AND list_contains(${issuers}, entity))
+      OR (entity_type = 'domain' AND ${domainOk('entity')})`);
+}
+
+/** Per certificate and per destination IP: the noisy-OR of the best weighted score of each hunt (config.ts `combine`). */
+async function score(conn: DuckDBConnection, config: HuntConfig): Promise<void> {
+  const w = Object.entries(config.weights);
+  const weight = w.length ? `CASE hunt_id ${w.map(([id, x]) => `WHEN ${lit(id)} THEN ${x}`).join(' ')} ELSE 1 END` : '1';
+  const t = config.thresholds;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.risk} AS
+    WITH cert AS (SELECT entity, hunt_id, max(score) AS score FROM ${T.findings} WHERE entity_type = 'certificate' GROUP BY ALL),
+    served AS (SELECT DISTINCT o.cert_id, o.dest_ip FROM hunt.base_observations o SEMI JOIN cert c ON c.entity = o.cert_id
+               ANTI JOIN ${T.allowIp} a ON a.ip = o.dest_ip WHERE o.dest_ip IS NOT NULL),
+    per AS (SELECT 'certificate' AS entity_type, entity, hunt_id, score FROM cert
+            UNION ALL SELECT 'ip', entity, hunt_id, max(score) FROM (
+              SELECT s.dest_ip AS entity, c.hunt_id, c.score FROM cert c JOIN served s ON s.cert_id = c.entity
+              UNION ALL SELECT ${host('entity')}, hunt_id, score FROM ${T.findings} WHERE entity_type = 'ip') GROUP BY ALL),
+    combined AS (SELECT entity_type, entity, round((1 - product(1 - least(1, ${weight} * score / 100))) * 1000) / 10 AS score,
+                 list(hunt_id ORDER BY hunt_id) AS hunts, CAST(count(*) AS INTEGER) AS findings FROM per GROUP BY ALL)
+    SELECT entity_type, entity, score,
+      CASE WHEN score >= ${t.critical} THEN 'critical' WHEN score >= ${t.high} THEN 'high' WHEN score >= ${t.medium} THEN 'medium' WHEN score >= ${t.low} THEN 'low' ELSE 'info' END AS severity,
+      hunts, findings FROM combined`);
+}
+
+export async function huntAll(conn: DuckDBConnection, hunts: Hunt[], config: HuntConfig): Promise<HuntRun> {
+  return withHuntPath(conn, async () => {
+    // An empty allowlist table keeps the SQL below the same whether or not the config has one.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowIp} (ip VARCHAR)`);
+    await collect(conn, hunts);
+    await allowlisted(conn, config);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.findings} AS SELECT r.* EXCLUDE (n) FROM ${T.raw} r ANTI JOIN ${T.allowed} a USING (entity_type, entity)`);
+    const dropped = (await conn.runAndReadAll(`SELECT hunt_id, count(*) FROM ${T.raw} r SEMI JOIN ${T.allowed} a USING (entity_type, entity) GROUP BY 1`)).getRows();
+    await conn.run(`DROP TABLE ${T.raw}`);
+    await conn.run(`DROP TABLE IF EXISTS ${T.flagged}`);
+    await score(conn, config);
+    return {
+      findingsTable: T.findings,
+      riskTable: T.risk,
+      findings: await count(conn, `SELECT count(*) FROM ${T.findings}`),
+      risk: await count(conn, `SELECT count(*) FROM ${T.risk}`),
+      allowlisted: Object.fromEntries(dropped.map(([h, n]) => [String(h), Number(n)])),
+    };
+  });
+}
+
+/** The run's findings, highest score first. */
+export async function topFindings(conn: DuckDBConnection, run: HuntRun, options: { minScore?: number; limit?: number } = {}): Promise<Finding[]> {
+  const limit = options.limit !== undefined && Number.isFinite(options.limit) ? `LIMIT ${Math.max(0, Math.floor(options.limit))}` : '';
   const rows = (
-    await conn.runAndReadAll(`WITH ips AS (
-        SELECT o.cert_id, list(DISTINCT o.dest_ip) AS dest_ips, count(DISTINCT o.dest_ip) AS n
-        FROM hunt.observations o SEMI JOIN __certhunt_ids i ON i.cert_id = o.cert_id
-        WHERE o.dest_ip IS NOT NULL GROUP BY o.cert_id)
-      SELECT c.cert_id, c.sha1, c.sha256, c.issuer,
-        list_filter(list_concat([c.common_name], c.subject_alternative_names), x -> x IS NOT NULL) AS names,
-        CASE WHEN ips.n <= ${MAX_IPS} THEN ips.dest_ips ELSE list_slice(ips.dest_ips, 1, ${MAX_IPS}) END AS dest_ips,
-        coalesce(ips.n, 0) > ${MAX_IPS} AS truncated
-      FROM hunt.certificates c SEMI JOIN __certhunt_ids i ON i.cert_id = c.cert_id LEFT JOIN ips ON ips.cert_id = c.cert_id`)
-  ).getRowObjectsJson() as unknown as (CertFacts & { truncated: boolean })[];
-  await conn.run('DROP TABLE IF EXISTS __certhunt_ids');
-  for (const r of rows) out.set(r.cert_id, { ...r, names: r.names ?? [], dest_ips: r.dest_ips ?? [], truncated: r.truncated === true });
-  return out;
+    await conn.runAndReadAll(`SELECT hunt_id, entity_type, entity, score, severity, title, attack, evidence, first_seen, last_seen FROM ${run.findingsTable}
+      WHERE score >= ${Number(options.minScore ?? 0)} ORDER BY score DESC, hunt_id, entity ${limit}`)
+  ).getRowObjectsJson() as unknown as Finding[];
+  return rows;
 }
 
-function allowed(f: HuntRow, facts: CertFacts | undefined, allow: Allowlist): boolean {
-  switch (f.entity_type) {
-    case 'certificate': {
-      if (!facts) return allow.fingerprint(f.entity.replace(/^sha1:/, ''));
-      if (allow.fingerprint(facts.sha1) || allow.fingerprint(facts.sha256) || allow.issuer(facts.issuer)) return true;
-      if (facts.names.length > 0 && facts.names.every((n) => allow.domain(n))) return true;
-      // Served only from allowlisted addresses.
-      return !facts.truncated && facts.dest_ips.length > 0 && facts.dest_ips.every((ip) => allow.ip(ip));
-    }
-    case 'ip':
-      return allow.ip(f.entity.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
-    case 'issuer':
-      return allow.issuer(f.entity);
-    case 'domain':
-      return allow.domain(f.entity);
-    default:
-      return false;
-  }
-}
-
-export async function huntAll(conn: DuckDBConnection, hunts: Hunt[], config: HuntConfig): Promise<HuntResult> {
-  const allow = new Allowlist(config.allowlist);
-  const raw: Finding[] = [];
-  for (const hunt of hunts) for (const r of await runHunt(conn, hunt)) raw.push({ ...r, attack: hunt.attack });
-  const facts = await certificateFacts(conn, [...new Set(raw.filter((f) => f.entity_type === 'certificate').map((f) => f.entity))]);
-  const findings: Finding[] = [];
-  const allowlisted: Record<string, number> = {};
-  for (const f of raw) {
-    if (allowed(f, facts.get(f.entity), allow)) allowlisted[f.hunt_id] = (allowlisted[f.hunt_id] ?? 0) + 1;
-    else findings.push(f);
-  }
-  // Per entity, per hunt: the highest score counts once.
-  const byCert = new Map<string, Map<string, number>>();
-  const byIp = new Map<string, Map<string, number>>();
-  const add = (m: Map<string, Map<string, number>>, entity: string, hunt: string, score: number) => {
-    let h = m.get(entity);
-    if (!h) m.set(entity, (h = new Map()));
-    h.set(hunt, Math.max(h.get(hunt) ?? 0, score));
-  };
-  for (const f of findings) {
-    if (f.entity_type === 'certificate') {
-      add(byCert, f.entity, f.hunt_id, f.score);
-      for (const ip of facts.get(f.entity)?.dest_ips ?? []) if (!allow.ip(ip)) add(byIp, ip, f.hunt_id, f.score);
-    } else if (f.entity_type === 'ip') add(byIp, f.entity.replace(/:\d+$/, ''), f.hunt_id, f.score);
-  }
-  const risk: Risk[] = [];
-  for (const [entity_type, m] of [['certificate', byCert], ['ip', byIp]] as const) {
-    for (const [entity, hunts] of m) {
-      const scores = [...hunts].map(([hunt, score]) => ({ hunt, score }));
-      const score = combine(scores, config.weights);
-      risk.push({ entity_type, entity, score, severity: severityOf(score, config.thresholds), hunts: [...hunts.keys()].sort(), findings: hunts.size });
-    }
-  }
-  risk.sort((a, b) => b.score - a.score || a.entity_type.localeCompare(b.entity_type) || a.entity.localeCompare(b.entity));
-  findings.sort((a, b) => b.score - a.score || a.hunt_id.localeCompare(b.hunt_id) || a.entity.localeCompare(b.entity));
-  return { findings, risk, allowlisted };
+/** The run's risk scores, highest first. */
+export async function topRisk(conn: DuckDBConnection, run: HuntRun, limit?: number): Promise<Risk[]> {
+  return (
+    await conn.runAndReadAll(`SELECT * FROM ${run.riskTable} ORDER BY score DESC, entity_type, entity ${limit !== undefined ? `LIMIT ${Math.floor(limit)}` : ''}`)
+  ).getRowObjectsJson() as unknown as Risk[];
 }

@@ -1,6 +1,5 @@
 import type { Outcome } from '../lake/commit.js';
 import type { Lake } from './lake.js';
-import { Stage } from './stage.js';
 
 /**
  * Gold: each hunt run appends its findings (`gold.findings`, one row per hunt and entity) and
@@ -17,23 +16,19 @@ export const RISK_COLUMNS: [string, string][] = [
   ['run_id', 'VARCHAR'], ['entity_type', 'VARCHAR'], ['entity', 'VARCHAR'], ['score', 'DOUBLE'], ['severity', 'VARCHAR'], ['hunts', 'VARCHAR[]'], ['findings', 'INTEGER'],
 ];
 
-async function append(lake: Lake, name: string, columns: [string, string][], rows: Record<string, unknown>[], runId: string, runAt: number): Promise<Outcome | undefined> {
-  const stage = new Stage();
-  try {
-    for (const r of rows) await stage.write({ ...r, run_id: runId });
-    await stage.close();
-    const times = columns.map(([n]) => (n === 'first_seen' || n === 'last_seen' ? `CAST(${n} AS TIMESTAMPTZ) AS ${n}` : n));
-    const q = `SELECT ${times.join(', ')}, make_timestamptz(${Math.round(runAt * 1000)}::BIGINT) AS run_at FROM (${stage.select(columns)})`;
-    const table = await lake.table('gold', name);
-    return await table.append(q, { txn: { appId: `hunt-run:${runId}`, version: 0 }, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
-  } finally {
-    await stage.remove();
-  }
+/** `relation`: a table or query with the columns above but `run_id`. */
+async function append(lake: Lake, name: string, columns: [string, string][], relation: string, runId: string, runAt: number): Promise<Outcome | undefined> {
+  const cols = columns.map(([n, t]) => (n === 'run_id' ? `CAST(${lit(runId)} AS VARCHAR) AS run_id` : `CAST(${n} AS ${t === 'VARCHAR' && (n === 'first_seen' || n === 'last_seen') ? 'TIMESTAMPTZ' : t}) AS ${n}`));
+  const q = `SELECT ${cols.join(', ')}, make_timestamptz(${Math.round(runAt * 1000)}::BIGINT) AS run_at FROM ${relation}`;
+  const table = await lake.table('gold', name);
+  return table.append(q, { txn: { appId: `hunt-run:${runId}`, version: 0 }, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
 }
+
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export async function writeHuntRun(
   lake: Lake,
-  run: { runId: string; runAt: number; findings: Record<string, unknown>[]; risk: Record<string, unknown>[] },
+  run: { runId: string; runAt: number; findings: string; risk: string },
 ): Promise<{ findings?: Outcome; risk?: Outcome }> {
   return {
     findings: await append(lake, 'findings', FINDING_COLUMNS, run.findings, run.runId, run.runAt),
