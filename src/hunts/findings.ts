@@ -25,7 +25,7 @@ export interface Risk {
 }
 
 export interface HuntRun {
-  /** Temp tables holding the run: columns of FINDING_COLUMNS / RISK_COLUMNS without run_id. */
+  /** Temp tables holding the run: the columns of FINDING_COLUMNS / RISK_COLUMNS but run_id. */
   findingsTable: string;
   riskTable: string;
   findings: number;
@@ -35,12 +35,12 @@ export interface HuntRun {
 }
 
 const T = {
-  raw: '__certhunt_raw',
   findings: '__certhunt_findings',
   risk: '__certhunt_risk',
   flagged: '__certhunt_flagged',
   allowed: '__certhunt_allowed',
   allowIp: '__certhunt_allow_ip',
+  ipScores: '__certhunt_ip_scores',
 } as const;
 
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -60,22 +60,23 @@ async function count(conn: DuckDBConnection, sql: string): Promise<number> {
 }
 
 /** Every hunt's rows into one table, one row per (hunt, entity), in the order the hunt gave them. */
-async function collect(conn: DuckDBConnection, hunts: Hunt[]): Promise<void> {
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.raw} (n BIGINT, entity VARCHAR, score DOUBLE, first_seen VARCHAR, last_seen VARCHAR, evidence VARCHAR,
+async function collect(conn: DuckDBConnection, hunts: Hunt[], log: (msg: string) => void): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.findings} (n BIGINT, entity VARCHAR, score DOUBLE, first_seen VARCHAR, last_seen VARCHAR, evidence VARCHAR,
     hunt_id VARCHAR, entity_type VARCHAR, severity VARCHAR, title VARCHAR, attack VARCHAR[])`);
   let offset = 0;
   for (const hunt of hunts) {
     const sql = await huntSelect(conn, hunt);
     try {
-      await conn.run(`INSERT INTO ${T.raw} SELECT ${offset} + row_number() OVER (), * FROM (${sql})`);
+      await conn.run(`INSERT INTO ${T.findings} SELECT ${offset} + row_number() OVER (), * FROM (${sql})`);
     } catch (e) {
       throw new HuntRunError(hunt, `SQL failed: ${(e as Error).message.split('\n')[0]}`);
     }
-    const [rows, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT entity) FROM ${T.raw} WHERE n > ${offset}`)).getRows()[0]!.map(Number) as [number, number];
+    const [rows, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT entity) FROM ${T.findings} WHERE n > ${offset}`)).getRows()[0]!.map(Number) as [number, number];
     if (rows !== distinct) {
-      await conn.run(`DELETE FROM ${T.raw} WHERE n > ${offset} AND n NOT IN (SELECT min(n) FROM ${T.raw} WHERE n > ${offset} GROUP BY entity)`);
+      await conn.run(`DELETE FROM ${T.findings} WHERE n > ${offset} AND n NOT IN (SELECT min(n) FROM ${T.findings} WHERE n > ${offset} GROUP BY entity)`);
     }
     offset += rows;
+    log(`${hunt.id}: ${rows} rows`);
   }
 }
 
@@ -88,7 +89,7 @@ async function allowedAddresses(conn: DuckDBConnection, allow: Allowlist): Promi
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowIp} (ip VARCHAR)`);
   const result = await conn.stream(`SELECT DISTINCT ip FROM (
       SELECT o.dest_ip AS ip FROM hunt.base_observations o SEMI JOIN ${T.flagged} f ON f.cert_id = o.cert_id
-      UNION ALL SELECT ${host('entity')} FROM ${T.raw} WHERE entity_type = 'ip') WHERE ip IS NOT NULL`);
+      UNION ALL SELECT ${host('entity')} FROM ${T.findings} WHERE entity_type = 'ip') WHERE ip IS NOT NULL`);
   // The stream must end before the connection runs anything else.
   const hit: string[] = [];
   for await (const rows of result.yieldRows()) for (const r of rows) if (allow.ip(String(r[0]))) hit.push(String(r[0]));
@@ -101,7 +102,7 @@ async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<
   const allow = new Allowlist(a);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowed} (entity_type VARCHAR, entity VARCHAR)`);
   if (a.fingerprints.length + a.domains.length + a.ips.length + a.issuers.length === 0) return;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.flagged} AS SELECT DISTINCT entity AS cert_id FROM ${T.raw} WHERE entity_type = 'certificate'`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.flagged} AS SELECT DISTINCT entity AS cert_id FROM ${T.findings} WHERE entity_type = 'certificate'`);
   await allowedAddresses(conn, allow);
   const fps = list(a.fingerprints);
   const issuers = list(a.issuers);
@@ -116,43 +117,56 @@ async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<
               WHERE o.dest_ip IS NOT NULL GROUP BY o.cert_id HAVING bool_and(a.ip IS NOT NULL)),
     unknown AS (SELECT cert_id FROM ${T.flagged} f ANTI JOIN c USING (cert_id) WHERE list_contains(${fps}, lower(regexp_replace(cert_id, '^sha1:', ''))))
     SELECT 'certificate', cert_id FROM (SELECT cert_id FROM by_fact UNION SELECT cert_id FROM by_ip UNION SELECT cert_id FROM unknown)
-    UNION ALL SELECT DISTINCT entity_type, entity FROM ${T.raw} r WHERE
+    UNION ALL SELECT DISTINCT entity_type, entity FROM ${T.findings} r WHERE
       (entity_type = 'ip' AND EXISTS (SELECT 1 FROM ${T.allowIp} a WHERE a.ip = ${host('r.entity')}))
       OR (entity_type = 'issuer' AND list_contains(${issuers}, entity))
       OR (entity_type = 'domain' AND ${domainOk('entity')})`);
 }
 
-/** Per certificate and per destination IP: the noisy-OR of the best weighted score of each hunt (config.ts `combine`). */
+/**
+ * Per certificate and per destination IP: the noisy-OR of the best weighted score of each hunt
+ * (config.ts `combine`). An address's share comes hunt by hunt, one pass over the sightings
+ * joined to that hunt's certificates: the join's table is one hunt's findings, never the
+ * product of all findings and all sightings.
+ */
 async function score(conn: DuckDBConnection, config: HuntConfig): Promise<void> {
   const w = Object.entries(config.weights);
   const weight = w.length ? `CASE hunt_id ${w.map(([id, x]) => `WHEN ${lit(id)} THEN ${x}`).join(' ')} ELSE 1 END` : '1';
   const t = config.thresholds;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.ipScores} AS
+    SELECT ${host('entity')} AS entity, hunt_id, max(score) AS score FROM ${T.findings} WHERE entity_type = 'ip' GROUP BY ALL`);
+  const hunts = (await conn.runAndReadAll(`SELECT DISTINCT hunt_id FROM ${T.findings} WHERE entity_type = 'certificate' ORDER BY 1`)).getRows().map((r) => String(r[0]));
+  for (const h of hunts) {
+    await conn.run(`INSERT INTO ${T.ipScores}
+      SELECT o.dest_ip, ${lit(h)}, max(f.score) FROM hunt.base_observations o
+        JOIN (SELECT entity, score FROM ${T.findings} WHERE entity_type = 'certificate' AND hunt_id = ${lit(h)}) f ON f.entity = o.cert_id
+        ANTI JOIN ${T.allowIp} a ON a.ip = o.dest_ip
+      WHERE o.dest_ip IS NOT NULL GROUP BY 1`);
+  }
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.risk} AS
-    WITH cert AS (SELECT entity, hunt_id, max(score) AS score FROM ${T.findings} WHERE entity_type = 'certificate' GROUP BY ALL),
-    served AS (SELECT DISTINCT o.cert_id, o.dest_ip FROM hunt.base_observations o SEMI JOIN cert c ON c.entity = o.cert_id
-               ANTI JOIN ${T.allowIp} a ON a.ip = o.dest_ip WHERE o.dest_ip IS NOT NULL),
-    per AS (SELECT 'certificate' AS entity_type, entity, hunt_id, score FROM cert
-            UNION ALL SELECT 'ip', entity, hunt_id, max(score) FROM (
-              SELECT s.dest_ip AS entity, c.hunt_id, c.score FROM cert c JOIN served s ON s.cert_id = c.entity
-              UNION ALL SELECT ${host('entity')}, hunt_id, score FROM ${T.findings} WHERE entity_type = 'ip') GROUP BY ALL),
+    WITH per AS (SELECT 'certificate' AS entity_type, entity, hunt_id, score FROM ${T.findings} WHERE entity_type = 'certificate'
+                 UNION ALL SELECT 'ip', entity, hunt_id, max(score) FROM ${T.ipScores} GROUP BY ALL),
     combined AS (SELECT entity_type, entity, round((1 - product(1 - least(1, ${weight} * score / 100))) * 1000) / 10 AS score,
                  list(hunt_id ORDER BY hunt_id) AS hunts, CAST(count(*) AS INTEGER) AS findings FROM per GROUP BY ALL)
     SELECT entity_type, entity, score,
       CASE WHEN score >= ${t.critical} THEN 'critical' WHEN score >= ${t.high} THEN 'high' WHEN score >= ${t.medium} THEN 'medium' WHEN score >= ${t.low} THEN 'low' ELSE 'info' END AS severity,
       hunts, findings FROM combined`);
+  await conn.run(`DROP TABLE ${T.ipScores}`);
 }
 
-export async function huntAll(conn: DuckDBConnection, hunts: Hunt[], config: HuntConfig): Promise<HuntRun> {
+export async function huntAll(conn: DuckDBConnection, hunts: Hunt[], config: HuntConfig, log: (msg: string) => void = () => {}): Promise<HuntRun> {
   return withHuntPath(conn, async () => {
     // An empty allowlist table keeps the SQL below the same whether or not the config has one.
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowIp} (ip VARCHAR)`);
-    await collect(conn, hunts);
+    await collect(conn, hunts, log);
     await allowlisted(conn, config);
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.findings} AS SELECT r.* EXCLUDE (n) FROM ${T.raw} r ANTI JOIN ${T.allowed} a USING (entity_type, entity)`);
-    const dropped = (await conn.runAndReadAll(`SELECT hunt_id, count(*) FROM ${T.raw} r SEMI JOIN ${T.allowed} a USING (entity_type, entity) GROUP BY 1`)).getRows();
-    await conn.run(`DROP TABLE ${T.raw}`);
+    log('allowlists applied');
+    const dropped = (await conn.runAndReadAll(`SELECT hunt_id, count(*) FROM ${T.findings} r SEMI JOIN ${T.allowed} a USING (entity_type, entity) GROUP BY 1`)).getRows();
+    // In place: a copy of every finding's evidence would double the run's largest table.
+    if (dropped.length > 0) await conn.run(`DELETE FROM ${T.findings} r USING ${T.allowed} a WHERE a.entity_type = r.entity_type AND a.entity = r.entity`);
     await conn.run(`DROP TABLE IF EXISTS ${T.flagged}`);
     await score(conn, config);
+    log('risk scored');
     return {
       findingsTable: T.findings,
       riskTable: T.risk,
