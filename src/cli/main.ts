@@ -5,6 +5,7 @@ import type { Effects } from './context.js';
 import { CliError } from './error.js';
 import { escapeTerminal } from './escape.js';
 import { CERT_HELP, certCommand } from './cert.js';
+import { DEMO_HELP, demoCommand } from './demo.js';
 import { EXPORT_HELP, exportCommand } from './export.js';
 import { HUNT_HELP, huntCommand, huntsCommand } from './hunt.js';
 import { INGEST_HELP, ingestCommand } from './ingest.js';
@@ -15,6 +16,7 @@ import { TABLE_HELP, tableCommand } from './table.js';
 export const HELP = `certhunt: hunt malicious infrastructure through the TLS certificates seen on a network
 
 Commands:
+  demo [--dir DIR] [--seed N]                              make a sample network with hidden C2, run everything on it
   ingest PATH|GLOB|DIR|s3://...|https://...                 parse sources into bronze and refresh silver
   intel FILE|URL --kind sslbl|ja3|toplist                  load threat intel and popularity lists
   table scan|history|info|checkpoint|optimize|vacuum PATH   read and maintain any Delta table
@@ -26,6 +28,8 @@ Commands:
 
 Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, where it
 prints rows, --format table|json|ndjson|csv. Exit codes: 0 done, 1 failed, 2 bad usage.
+
+${DEMO_HELP}
 
 ${INGEST_HELP.replace("'FORMATS'", 'see certhunt ingest --help')}
 
@@ -43,6 +47,7 @@ ${SQL_HELP}`;
 
 type Command = (args: string[], effects: Effects, engines: Engine[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
+  demo: demoCommand,
   ingest: ingestCommand,
   intel: intelCommand,
   hunt: huntCommand,

@@ -1,8 +1,8 @@
 /**
- * Writing captures: classic pcap (µs) with Ethernet/IPv4/TCP frames, and whole TCP connections
- * synthesised from the bytes each side sends. Used to build benchmark captures, test inputs
- * and the demo's traffic; the bytes inside the TCP streams are whatever the caller gives (real
- * TLS handshakes, application data).
+ * Writing captures: classic pcap (µs) or pcapng with Ethernet/IPv4/TCP frames, and whole TCP
+ * connections synthesised from the bytes each side sends. Used to build benchmark captures,
+ * test inputs and the demo's traffic; the bytes inside the TCP streams are whatever the caller
+ * gives (real TLS handshakes, application data).
  */
 export interface Endpoint {
   ip: string;
@@ -36,6 +36,54 @@ export function pcapRecord(ts: number, frame: Uint8Array): Buffer {
   b.writeUInt32LE(frame.length, 8);
   b.writeUInt32LE(frame.length, 12);
   b.set(frame, 16);
+  return b;
+}
+
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_IDB = 1;
+const PCAPNG_EPB = 6;
+
+/**
+ * A pcapng file's start (little-endian): a Section Header Block of unknown section length, then
+ * one Interface Description Block (`linkType`, if_tsresol 6: µs). Packets follow as
+ * pcapngRecord blocks on interface 0.
+ */
+export function pcapngHeader(snaplen = 262144, linkType = LINKTYPE_ETHERNET): Buffer {
+  const shb = Buffer.alloc(28);
+  shb.writeUInt32LE(PCAPNG_SHB, 0);
+  shb.writeUInt32LE(28, 4);
+  shb.writeUInt32LE(0x1a2b3c4d, 8);
+  shb.writeUInt16LE(1, 12);
+  shb.writeUInt16LE(0, 14);
+  shb.writeBigInt64LE(-1n, 16);
+  shb.writeUInt32LE(28, 24);
+  const idb = Buffer.alloc(32);
+  idb.writeUInt32LE(PCAPNG_IDB, 0);
+  idb.writeUInt32LE(32, 4);
+  idb.writeUInt16LE(linkType, 8);
+  idb.writeUInt32LE(snaplen, 12);
+  // if_tsresol (9), 1 byte, padded to 4; then opt_endofopt.
+  idb.writeUInt16LE(9, 16);
+  idb.writeUInt16LE(1, 18);
+  idb[20] = 6;
+  idb.writeUInt32LE(32, 28);
+  return Buffer.concat([shb, idb]);
+}
+
+/** One Enhanced Packet Block: `ts` is epoch milliseconds, written in the IDB's µs. */
+export function pcapngRecord(ts: number, frame: Uint8Array, iface = 0): Buffer {
+  const length = 32 + ((frame.length + 3) & ~3);
+  const b = Buffer.alloc(length);
+  b.writeUInt32LE(PCAPNG_EPB, 0);
+  b.writeUInt32LE(length, 4);
+  b.writeUInt32LE(iface, 8);
+  const us = Math.round(ts * 1000);
+  b.writeUInt32LE(Math.floor(us / 2 ** 32), 12);
+  b.writeUInt32LE(us % 2 ** 32, 16);
+  b.writeUInt32LE(frame.length, 20);
+  b.writeUInt32LE(frame.length, 24);
+  b.set(frame, 28);
+  b.writeUInt32LE(length, length - 4);
   return b;
 }
 

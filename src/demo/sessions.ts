@@ -1,0 +1,214 @@
+/**
+ * The network the demo writes, as a test or the demo describes it (certificates as DER, TLS
+ * sessions naming the chain each server sent, DNS lookups), and what every sensor derives from
+ * one session alike: its uid, fingerprints and the packet times sensors stamp their records with.
+ */
+import type { Endpoint } from '../net/writer.js';
+import { digest } from './bytes.js';
+import { ja3, ja3s, ja4, type Fingerprint } from './fingerprints.js';
+import { CIPHER_NAMES, helloShape, isTls13, isTls13Suite, tlsExchange, type HelloShape, type Mark, type TlsExchange } from './tls.js';
+
+export type { Endpoint };
+
+/** Which ClientHello a client sends: a browser-like one, or a sparse one as implants send. */
+export type ClientKind = 'browser' | 'implant';
+export type TlsVersion = 'TLSv12' | 'TLSv13';
+
+export interface SessionSpec {
+  /** Connection start (the SYN), epoch ms. */
+  ts: number;
+  client: Endpoint;
+  server: Endpoint;
+  /** SNI host name; null sends no server_name extension. */
+  sni: string | null;
+  /** IANA cipher suite the server picks; must be in CIPHER_NAMES and fit the version (0x13XX for TLS 1.3 only). */
+  cipher: number;
+  /**
+   * The server's Certificate message: certificate names, leaf first. TLS 1.3 encrypts it, so no
+   * sensor sees it: `chain` must be empty then.
+   */
+  chain: string[];
+  client_kind?: ClientKind;
+  /** Default TLSv12. */
+  version?: TlsVersion;
+  /**
+   * TLS 1.2 session resumption (RFC 5246 §7.3): an abbreviated handshake without a Certificate,
+   * `chain` must be empty. Zeek logs resumed=T without cert_chain_fps; Suricata logs
+   * session_resumed and no certificate fields.
+   */
+  resumed?: boolean;
+  /**
+   * Default true. False: TLS 1.2, the client refuses the certificate with a fatal alert
+   * (unknown_ca) right after the server's flight and closes (needs a chain); TLS 1.3, the client
+   * closes after the server's flight without sending its Finished. Zeek logs established=F (and
+   * last_alert for TLS 1.2); Suricata has no such field and logs the session when it closes.
+   */
+  established?: boolean;
+}
+
+/** One DNS lookup over UDP and its answer; an empty `answers` is an NXDOMAIN. */
+export interface DnsQuery {
+  /** When the query left the client, epoch ms. */
+  ts: number;
+  client: string;
+  resolver: string;
+  query: string;
+  /** Addresses (A records; AAAA when they are all IPv6) or CNAME targets, as the resolver answered. */
+  answers: string[];
+  /** Seconds, the same for every answer. */
+  ttl: number;
+}
+
+export interface Network {
+  /** name → DER */
+  certificates: Record<string, Uint8Array>;
+  sessions: SessionSpec[];
+  dns?: DnsQuery[];
+}
+
+/** Time between two packets of a connection (a 20 ms round trip, one way each). */
+export const PACKET_GAP_MS = 10;
+/** TCP payload per segment (Ethernet MTU less IPv4, TCP and timestamp options, as Linux sends). */
+export const MSS = 1448;
+
+/** Packet times (epoch ms) of what sensors time-stamp their records with. */
+export interface SessionTimes {
+  /** The SYN (Zeek conn.log's ts, and our capture source's). */
+  start: number;
+  /** The packet completing the ClientHello: Zeek's ssl.log ts (the SSL analyzer's first event). */
+  clientHello: number;
+  /** The packet completing the Certificate message: Zeek's x509.log ts. Null when none was sent in clear. */
+  certificate: number | null;
+  /**
+   * Suricata's eve tls timestamp: the first application_data record (its parser's "handshake
+   * done"), or for a session that never got there, the client's FIN (end of stream).
+   */
+  eve: number;
+  /** The last packet of the connection. */
+  end: number;
+}
+
+export interface SessionFacts {
+  spec: SessionSpec;
+  /** Position in `Network.sessions`. */
+  index: number;
+  uid: string;
+  version: TlsVersion;
+  established: boolean;
+  resumed: boolean;
+  ders: Uint8Array[];
+  chainSha256: string[];
+  hello: HelloShape;
+  ja3: Fingerprint;
+  ja3s: Fingerprint;
+  ja4: string;
+  cipherName: string;
+  times: SessionTimes;
+}
+
+const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Zeek-style connection uid: "C" and 17 base62 characters, stable for a label. */
+export function zeekUid(label: string): string {
+  const h = Buffer.from(digest('sha256', label), 'hex');
+  return 'C' + Array.from(h.subarray(0, 17), (b) => B62[b % 62]).join('');
+}
+
+/** The capture's label for a session: every pseudo-random byte of it derives from this. */
+export const sessionLabel = (index: number) => `session-${index}`;
+
+function check(s: SessionSpec, i: number): void {
+  const fail = (why: string) => {
+    throw new Error(`session ${i}: ${why}`);
+  };
+  if (!CIPHER_NAMES[s.cipher]) fail(`cipher 0x${s.cipher.toString(16)} is not in CIPHER_NAMES`);
+  if (isTls13(s) !== isTls13Suite(s.cipher)) fail(`cipher 0x${s.cipher.toString(16)} is not a ${s.version ?? 'TLSv12'} suite`);
+  if (isTls13(s) && s.chain.length > 0) fail('TLS 1.3 encrypts the Certificate message: no sensor sees a chain, leave it empty');
+  if (isTls13(s) && s.resumed) fail('TLS 1.3 resumption (PSK) is not modelled');
+  if (s.resumed && s.chain.length > 0) fail('a resumed session sends no certificates');
+  if (s.resumed && s.established === false) fail('a resumed session that is not established is not modelled');
+  if (!isTls13(s) && s.established === false && s.chain.length === 0) fail('a TLS 1.2 session that is not established is refused at its Certificate: give a chain');
+}
+
+/** Index of the packet carrying a byte: SYN, SYN-ACK, ACK, then each turn in MSS-sized segments. */
+function packetOf(ex: TlsExchange, mark: Mark): number {
+  let n = 3;
+  for (let t = 0; t < mark.turn; t++) n += Math.ceil(ex.turns[t]!.bytes.length / MSS);
+  return n + Math.floor(mark.offset / MSS);
+}
+
+function timesOf(s: SessionSpec, ex: TlsExchange): SessionTimes {
+  const at = (packet: number) => s.ts + packet * PACKET_GAP_MS;
+  const segments = ex.turns.reduce((n, t) => n + Math.ceil(t.bytes.length / MSS), 0);
+  // After the segments: the client's FIN, the server's FIN, the last ACK.
+  const clientFin = 3 + segments;
+  return {
+    start: s.ts,
+    clientHello: at(packetOf(ex, { turn: 0, offset: ex.turns[0]!.bytes.length - 1 })),
+    certificate: ex.certificate ? at(packetOf(ex, ex.certificate)) : null,
+    eve: at(ex.appData ? packetOf(ex, ex.appData) : clientFin),
+    end: at(clientFin + 2),
+  };
+}
+
+/**
+ * The sessions in time order, each with its facts and the exchange they were derived from (the
+ * capture writer needs the bytes too, and building them is most of the cost).
+ */
+export function* sessionExchanges(net: Network): Generator<{ facts: SessionFacts; exchange: TlsExchange }> {
+  const order = net.sessions.map((_, i) => i).sort((a, b) => net.sessions[a]!.ts - net.sessions[b]!.ts || a - b);
+  const sha256 = new Map<string, string>();
+  for (const i of order) {
+    const spec = net.sessions[i]!;
+    check(spec, i);
+    const ders = spec.chain.map((name) => {
+      const der = net.certificates[name];
+      if (!der) throw new Error(`session ${i} names unknown certificate ${name}`);
+      return der;
+    });
+    const chainSha256 = spec.chain.map((name, k) => {
+      let h = sha256.get(name);
+      if (h === undefined) sha256.set(name, (h = digest('sha256', ders[k]!)));
+      return h;
+    });
+    const hello = helloShape(spec);
+    const exchange = tlsExchange(spec, ders, sessionLabel(i));
+    const facts: SessionFacts = {
+      spec, index: i, uid: zeekUid(`uid/${i}`),
+      version: spec.version ?? 'TLSv12', established: spec.established ?? true, resumed: spec.resumed ?? false,
+      ders, chainSha256, hello, ja3: ja3(hello), ja3s: ja3s(spec), ja4: ja4(hello),
+      cipherName: CIPHER_NAMES[spec.cipher]!,
+      times: timesOf(spec, exchange),
+    };
+    yield { facts, exchange };
+  }
+}
+
+/** The sessions in time order with what every sensor derives from them, one at a time. */
+export function* eachSession(net: Network): Generator<SessionFacts> {
+  for (const { facts } of sessionExchanges(net)) yield facts;
+}
+
+/** All sessions' facts, in time order. */
+export function sessionFacts(net: Network): SessionFacts[] {
+  return [...eachSession(net)];
+}
+
+/** The DNS lookups in time order, each with its position in `Network.dns`. */
+export function dnsInOrder(net: Network): { q: DnsQuery; index: number }[] {
+  const dns = net.dns ?? [];
+  return dns.map((q, index) => ({ q, index })).sort((a, b) => a.q.ts - b.q.ts || a.index - b.index);
+}
+
+/** The earliest and latest moments the network covers (a log's #open and #close). */
+export function span(net: Network): { first: number; last: number } {
+  let first = Infinity;
+  let last = -Infinity;
+  const see = (t: number) => {
+    if (t < first) first = t;
+    if (t > last) last = t;
+  };
+  for (const s of net.sessions) see(s.ts);
+  for (const q of net.dns ?? []) see(q.ts);
+  return first === Infinity ? { first: 0, last: 0 } : { first, last };
+}
