@@ -2,7 +2,7 @@
  * Hunt benchmark (run through scripts/bench.mjs):
  *
  * - hunts: `certhunt hunt` (every hunt of the library, allowlists, risk scores, gold writes) over
- *   a lake of 10,000,000 certificates and 50,000,000 observations (1M / 5M with --quick), against
+ *   a lake of 10,000,000 certificates and 50,000,000 observations (500k / 2.5M with --quick), against
  *   the same hunt queries run by hand in a bare DuckDB over the same rows as flat Parquet (the
  *   enrichment views written out once by hand). Both are child processes timed wall to wall
  *   (/usr/bin/time for max RSS), alternated; ratio of medians, target ≤ 1.5× (our overhead).
@@ -81,8 +81,8 @@ FROM b`;
 }
 
 async function huntsBench(o: BenchOptions): Promise<BenchResult> {
-  const certs = o.quick ? 1_000_000 : 10_000_000;
-  const observations = o.quick ? 5_000_000 : 50_000_000;
+  const certs = o.quick ? 500_000 : 10_000_000;
+  const observations = o.quick ? 2_500_000 : 50_000_000;
   const lakeDir = path.join(o.workDir, 'lake');
   const flat = path.join(o.workDir, 'flat');
   await fs.mkdir(flat, { recursive: true });
