@@ -9,7 +9,8 @@
  *
  * The rows are generated in SQL from range(): certificate-shaped (issuers from a skewed set of
  * CAs and self-made ones, CNs from words, random-looking or IP addresses, validity from days to
- * decades, a sprinkle of C2 defaults and SSL-Blacklisted SHA-1s) and observations drawing
+ * decades — valid over the observation month but for 1% short-lived and 0.5% long expired —, a
+ * sprinkle of C2 defaults and SSL-Blacklisted SHA-1s) and observations drawing
  * certificates with a skew (a few very popular), clients from 10/8, servers from a few
  * thousand addresses, ports mostly 443.
  */
@@ -51,8 +52,11 @@ SELECT h AS cert_id, h AS sha256, substr(sha256(h), 1, 40) AS sha1, md5(h) AS md
              'CN=Internal Issuing CA ' || (w % 50)::VARCHAR || ',O=Corp,C=US'][1 + (w % 6)::INT] END AS issuer,
   CASE WHEN k < 60 THEN [] ELSE ['host' || w::VARCHAR || '.example' || (w % 97)::VARCHAR || '.com', 'www.host' || w::VARCHAR || '.example' || (w % 97)::VARCHAR || '.com'] END AS subject_alternative_names,
   []::VARCHAR[] AS san_ip, []::VARCHAR[] AS san_email, []::VARCHAR[] AS san_uri,
-  TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_days((w % 1800)::INT) AS not_valid_before,
-  TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_days((w % 1800)::INT + CASE WHEN k < 100 THEN 3650 WHEN k < 200 THEN 7 ELSE 90 END) AS not_valid_after,
+  CASE WHEN k < 100 THEN TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_days((w % 700)::INT)
+       WHEN k < 110 THEN TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_days((w % 30)::INT)
+       WHEN k < 115 THEN TIMESTAMPTZ '2024-06-01 00:00:00+00' + to_days((w % 100)::INT)
+       ELSE TIMESTAMPTZ '2025-11-05 00:00:00+00' + to_days((w % 55)::INT) END AS not_valid_before,
+  not_valid_before + to_days(CASE WHEN k < 100 THEN 3650 WHEN k < 110 THEN 7 WHEN k < 115 THEN 365 ELSE 90 END) AS not_valid_after,
   'rsaEncryption' AS key_alg, 'rsa' AS key_type, CASE WHEN k < 20 THEN 1024 ELSE 2048 END AS key_length, '65537' AS exponent, NULL::VARCHAR AS curve,
   CASE WHEN k < 30 THEN 'sha1WithRSAEncryption' ELSE 'sha256WithRSAEncryption' END AS sig_alg,
   false AS is_ca, k < 100 AS self_issued, k < 100 AS self_signed, []::VARCHAR[] AS extensions, NULL::VARCHAR AS der,
@@ -60,7 +64,7 @@ SELECT h AS cert_id, h AS sha256, substr(sha256(h), 1, 40) AS sha1, md5(h) AS md
   TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds((w * 37) % 2592000 + 86400) AS last_seen,
   ['zeek_x509'] AS sources, CASE WHEN k < 40 THEN 3.0 ELSE 2.5 END AS cn_entropy,
   length(subject) AS subject_length, length(issuer) AS issuer_length,
-  CASE WHEN k < 100 THEN 3650.0 WHEN k < 200 THEN 7.0 ELSE 90.0 END AS validity_days,
+  CASE WHEN k < 100 THEN 3650.0 WHEN k < 110 THEN 7.0 WHEN k < 115 THEN 365.0 ELSE 90.0 END AS validity_days,
   CASE WHEN k < 60 THEN [] ELSE ['example' || (w % 97)::VARCHAR || '.com'] END AS registered_domains
 FROM r`;
 }

@@ -6,13 +6,13 @@ import { loadConfig } from '../hunts/config.js';
 import { huntAll, topFindings } from '../hunts/findings.js';
 import { HuntError, loadHunts, type Hunt } from '../hunts/hunt.js';
 import { loadProfiles } from '../hunts/profile.js';
-import { HuntRunError } from '../hunts/runner.js';
 import { runHuntTests } from '../hunts/selftest.js';
 import { createHuntViews } from '../hunts/views.js';
 import { writeHuntRun } from '../pipeline/gold.js';
 import { Lake } from '../pipeline/lake.js';
 import { makeContext, parse, type Context, type Effects } from './context.js';
 import { CliError, usage } from './error.js';
+import { escapeTerminal } from './escape.js';
 
 /** The library shipped with certhunt: <package>/hunts and <package>/profiles. */
 export const LIBRARY_HUNTS = fileURLToPath(new URL('../../hunts/', import.meta.url));
@@ -95,13 +95,7 @@ export async function huntCommand(args: string[], effects: Effects, engines: Eng
   }
   if ((await listLakeTables(ctx.lake)).length === 0) throw new CliError(`no lake at ${ctx.lake}: run certhunt ingest first`);
   const engine = await huntViews(ctx, profiles);
-  let run;
-  try {
-    run = await huntAll(engine.conn, selected, config);
-  } catch (e) {
-    if (e instanceof HuntRunError) throw new CliError(e.message);
-    throw e;
-  }
+  const run = await huntAll(engine.conn, selected, config);
   const runAt = Date.now();
   const runId = `${new Date(runAt).toISOString()}-${randomUUID().slice(0, 8)}`;
   await writeHuntRun(new Lake(ctx.lake, engine.conn), { runId, runAt, findings: run.findingsTable, risk: run.riskTable });
@@ -111,6 +105,11 @@ export async function huntCommand(args: string[], effects: Effects, engines: Eng
     const dropped = Object.values(run.allowlisted).reduce((a, b) => a + b, 0);
     effects.stderr(`run ${runId}: ${selected.length} hunts, ${run.findings} findings${dropped ? ` (${dropped} allowlisted)` : ''}, ${run.risk} risk scores → gold.findings, gold.risk\n`);
   } else ctx.print(shown.map((f) => ({ ...f, run_id: runId, evidence: JSON.parse(f.evidence) as unknown })));
+  for (const e of run.failed) effects.stderr(`certhunt: ${escapeTerminal(e.message)}\n`);
+  if (run.failed.length > 0) {
+    effects.stderr(`certhunt: ${run.failed.length} of ${selected.length} hunts failed; the findings of the others are in run ${runId}${/Out of Memory/.test(run.failed.map((e) => e.message).join()) ? ' (set CERTHUNT_MEMORY higher, e.g. 2GB, for the ones out of memory)' : ''}\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -32,6 +32,8 @@ export interface HuntRun {
   risk: number;
   /** Findings dropped by the allowlists, per hunt. */
   allowlisted: Record<string, number>;
+  /** Hunts that could not run; the others' findings stand. */
+  failed: HuntRunError[];
 }
 
 const T = {
@@ -59,17 +61,29 @@ async function count(conn: DuckDBConnection, sql: string): Promise<number> {
   return Number(r ?? 0);
 }
 
-/** Every hunt's rows into one table, one row per (hunt, entity), in the order the hunt gave them. */
-async function collect(conn: DuckDBConnection, hunts: Hunt[], log: (msg: string) => void): Promise<void> {
+/**
+ * Every hunt's rows into one table, one row per (hunt, entity), in the order the hunt gave them.
+ * A hunt that fails (bad SQL in a user's file, memory it cannot get) is reported and skipped:
+ * its INSERT rolls back whole, and the other hunts' findings still count.
+ */
+async function collect(conn: DuckDBConnection, hunts: Hunt[], log: (msg: string) => void): Promise<HuntRunError[]> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.findings} (n BIGINT, entity VARCHAR, score DOUBLE, first_seen VARCHAR, last_seen VARCHAR, evidence VARCHAR,
     hunt_id VARCHAR, entity_type VARCHAR, severity VARCHAR, title VARCHAR, attack VARCHAR[])`);
+  const failed: HuntRunError[] = [];
   let offset = 0;
   for (const hunt of hunts) {
-    const sql = await huntSelect(conn, hunt);
     try {
-      await conn.run(`INSERT INTO ${T.findings} SELECT ${offset} + row_number() OVER (), * FROM (${sql})`);
+      const sql = await huntSelect(conn, hunt);
+      try {
+        await conn.run(`INSERT INTO ${T.findings} SELECT ${offset} + row_number() OVER (), * FROM (${sql})`);
+      } catch (e) {
+        throw new HuntRunError(hunt, `SQL failed: ${(e as Error).message.split('\n')[0]}`);
+      }
     } catch (e) {
-      throw new HuntRunError(hunt, `SQL failed: ${(e as Error).message.split('\n')[0]}`);
+      if (!(e instanceof HuntRunError)) throw e;
+      failed.push(e);
+      log(e.message);
+      continue;
     }
     const [rows, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT entity) FROM ${T.findings} WHERE n > ${offset}`)).getRows()[0]!.map(Number) as [number, number];
     if (rows !== distinct) {
@@ -78,6 +92,7 @@ async function collect(conn: DuckDBConnection, hunts: Hunt[], log: (msg: string)
     offset += rows;
     log(`${hunt.id}: ${rows} rows`);
   }
+  return failed;
 }
 
 /**
@@ -158,7 +173,7 @@ export async function huntAll(conn: DuckDBConnection, hunts: Hunt[], config: Hun
   return withHuntPath(conn, async () => {
     // An empty allowlist table keeps the SQL below the same whether or not the config has one.
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.allowIp} (ip VARCHAR)`);
-    await collect(conn, hunts, log);
+    const failed = await collect(conn, hunts, log);
     await allowlisted(conn, config);
     log('allowlists applied');
     const dropped = (await conn.runAndReadAll(`SELECT hunt_id, count(*) FROM ${T.findings} r SEMI JOIN ${T.allowed} a USING (entity_type, entity) GROUP BY 1`)).getRows();
@@ -173,6 +188,7 @@ export async function huntAll(conn: DuckDBConnection, hunts: Hunt[], config: Hun
       findings: await count(conn, `SELECT count(*) FROM ${T.findings}`),
       risk: await count(conn, `SELECT count(*) FROM ${T.risk}`),
       allowlisted: Object.fromEntries(dropped.map(([h, n]) => [String(h), Number(n)])),
+      failed,
     };
   });
 }

@@ -138,3 +138,20 @@ test('export writes the latest run as STIX, Zeek intel, Suricata rules and CSV',
   assert.ok(latest!.high > 0 && latest!.high < latest!.n, `filter keeps a strict subset: ${latest!.high} of ${latest!.n}`);
   assert.equal((await run('export', '--to', 'pdf', '--lake', lake)).code, 2);
 });
+
+test('a hunt that fails is reported and skipped; the others land', { skip }, async () => {
+  const hunts = join(dir, 'broken-hunts');
+  mkdirSync(hunts, { recursive: true });
+  writeFileSync(join(hunts, 'broken.yaml'), 'id: broken\ntitle: t\ndescription: d\nattack: [T1573.002]\nseverity: low\nscore: 10\nentity: certificate\nsql: SELECT cert_id AS entity FROM no_such_table\ntests:\n  - given: { certificates: [] }\n    expect: []\n');
+  const r = await run('hunt', 'broken', 'ip-as-common-name', '--hunts', hunts, '--lake', lake, '--format', 'json');
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /hunt broken \(.*broken\.yaml\): SQL does not run: .*no_such_table/);
+  assert.match(r.err, /1 of 2 hunts failed/);
+  const printed = JSON.parse(r.out) as { hunt_id: string; run_id: string }[];
+  // Independently: certificates whose common name is an IPv4 address.
+  const expected = await sql(lake, "SELECT count(*)::INT AS n FROM certificates WHERE regexp_matches(common_name, '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$')");
+  assert.ok(expected[0]!.n > 0, 'brimdata has an IP common name');
+  assert.equal(printed.filter((f) => f.hunt_id === 'ip-as-common-name').length, expected[0]!.n);
+  const landed = await sql(lake, `SELECT count(*)::INT AS n FROM gold.findings WHERE run_id = '${printed[0]!.run_id}'`);
+  assert.deepEqual(landed, [{ n: printed.length }]);
+});
