@@ -18,11 +18,11 @@ import { escapeTerminal } from './escape.js';
 export const LIBRARY_HUNTS = fileURLToPath(new URL('../../hunts/', import.meta.url));
 export const LIBRARY_PROFILES = fileURLToPath(new URL('../../profiles/', import.meta.url));
 
-export const HUNT_HELP = `certhunt hunt [ID...] [--hunts DIR]... [--profiles DIR]... [--config FILE] [--min-score N] [--limit N]
+export const HUNT_HELP = `certhunt hunt [ID...] [--hunts DIR]... [--profiles DIR]... [--config FILE] [--min-score N] [--limit N] [--verbose]
 
 Runs the hunt library (and the hunts in each --hunts DIR) over the lake, applies the allowlists
 of --config, writes gold.findings and gold.risk (one run id per run) and prints the findings,
-highest score first.
+highest score first. --verbose says on stderr how far the run is (rows per hunt, seconds).
 
 certhunt hunts [--hunts DIR]... [--test]      list the hunts; --test runs every hunt's own cases`;
 
@@ -33,6 +33,7 @@ const OPTIONS = {
   'min-score': { type: 'string' },
   limit: { type: 'string' },
   test: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
 async function library(values: { hunts?: string[] | undefined; profiles?: string[] | undefined }) {
@@ -95,10 +96,13 @@ export async function huntCommand(args: string[], effects: Effects, engines: Eng
   }
   if ((await listLakeTables(ctx.lake)).length === 0) throw new CliError(`no lake at ${ctx.lake}: run certhunt ingest first`);
   const engine = await huntViews(ctx, profiles);
-  const run = await huntAll(engine.conn, selected, config);
+  const t0 = Date.now();
+  const verbose = values.verbose ? (msg: string) => effects.stderr(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${escapeTerminal(msg)}\n`) : undefined;
+  const run = await huntAll(engine.conn, selected, config, verbose);
   const runAt = Date.now();
   const runId = `${new Date(runAt).toISOString()}-${randomUUID().slice(0, 8)}`;
   await writeHuntRun(new Lake(ctx.lake, engine.conn), { runId, runAt, findings: run.findingsTable, risk: run.riskTable });
+  verbose?.('gold.findings and gold.risk written');
   const shown = await topFindings(engine.conn, run, { minScore, ...(limit !== undefined ? { limit } : {}) });
   if (ctx.format === 'table') {
     ctx.print(shown.map((f) => ({ score: f.score, severity: f.severity, hunt: f.hunt_id, entity: f.entity, why: why(f.evidence) ?? f.title })), ['score', 'severity', 'hunt', 'entity', 'why']);

@@ -6,6 +6,7 @@ import { CliError } from './error.js';
 import { escapeTerminal } from './escape.js';
 import { CERT_HELP, certCommand } from './cert.js';
 import { DEMO_HELP, demoCommand } from './demo.js';
+import { GENERATE_HELP, generateCommand } from './generate.js';
 import { EXPORT_HELP, exportCommand } from './export.js';
 import { HUNT_HELP, huntCommand, huntsCommand } from './hunt.js';
 import { INGEST_HELP, ingestCommand } from './ingest.js';
@@ -17,6 +18,7 @@ export const HELP = `certhunt: hunt malicious infrastructure through the TLS cer
 
 Commands:
   demo [--dir DIR] [--seed N]                              make a sample network with hidden C2, run everything on it
+  generate --certificates N --observations M [--format F]  stream a data set of any size (Zeek, eve, pcap, Parquet)
   ingest PATH|GLOB|DIR|s3://...|https://...                 parse sources into bronze and refresh silver
   intel FILE|URL --kind sslbl|ja3|toplist                  load threat intel and popularity lists
   table scan|history|info|checkpoint|optimize|vacuum PATH   read and maintain any Delta table
@@ -30,6 +32,8 @@ Every command takes --lake DIR (default ./certhunt-lake or $CERTHUNT_LAKE) and, 
 prints rows, --format table|json|ndjson|csv. Exit codes: 0 done, 1 failed, 2 bad usage.
 
 ${DEMO_HELP}
+
+${GENERATE_HELP}
 
 ${INGEST_HELP.replace("'FORMATS'", 'see certhunt ingest --help')}
 
@@ -48,6 +52,7 @@ ${SQL_HELP}`;
 type Command = (args: string[], effects: Effects, engines: Engine[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
+  generate: generateCommand,
   ingest: ingestCommand,
   intel: intelCommand,
   hunt: huntCommand,

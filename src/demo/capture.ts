@@ -4,12 +4,12 @@
  * one after another in start order, each whole, as a capture filtered per flow would hold them.
  */
 import { pcapHeader, pcapngHeader, pcapngRecord, pcapRecord, tcpConnection } from '../net/writer.js';
-import { MSS, PACKET_GAP_MS, sessionExchanges, type Network } from './sessions.js';
+import { MSS, PACKET_GAP_MS, sessionExchanges, type Network, type Traffic } from './sessions.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 
 /** The capture in pieces: the file header, then one buffer per session (all its packets). */
-export function* captureChunks(net: Network, format: CaptureFormat = 'pcap'): Generator<Buffer> {
+export function* captureChunks(net: Traffic, format: CaptureFormat = 'pcap'): Generator<Buffer> {
   yield format === 'pcap' ? pcapHeader() : pcapngHeader();
   const record = format === 'pcap' ? pcapRecord : (ts: number, frame: Uint8Array) => pcapngRecord(ts, frame);
   for (const { facts: f, exchange } of sessionExchanges(net)) {

@@ -14,7 +14,8 @@
  * - JA3S takes the ServerHello's legacy version (771 for TLS 1.3 too).
  */
 import { X509Certificate } from 'node:crypto';
-import { eachSession, type Network, type SessionFacts } from './sessions.js';
+import { Lru } from './lru.js';
+import { CERTIFICATE_CACHE, eachSession, type SessionFacts, type Traffic } from './sessions.js';
 
 export interface EveOptions {
   /** `tls.ja4`, a string, as Suricata logs it when JA4 is enabled (default false). */
@@ -68,25 +69,50 @@ function suricataTimestamp(ms: number): string {
   return `${new Date(whole).toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}+0000`;
 }
 
-function tlsEvent(f: SessionFacts, options: EveOptions): string {
+/** The leaf's fields in Suricata's spelling, from node:crypto's X509Certificate. */
+interface LeafFields {
+  subject: string;
+  issuerdn: string;
+  serial: string;
+  fingerprint: string;
+  notbefore: string;
+  notafter: string;
+  certificate: string;
+}
+
+function leafFields(leaf: Uint8Array): LeafFields {
+  const x = new X509Certificate(leaf);
+  return {
+    subject: oneLine(x.subject),
+    issuerdn: oneLine(x.issuer),
+    serial: Array.from(rawSerial(leaf), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':'),
+    fingerprint: x.fingerprint.toLowerCase(),
+    notbefore: suricataDate(x.validFrom),
+    notafter: suricataDate(x.validTo),
+    certificate: Buffer.from(leaf).toString('base64'),
+  };
+}
+
+function tlsEvent(f: SessionFacts, options: EveOptions, leaves: Lru<string, LeafFields>): string {
   const s = f.spec;
   const leaf = f.ders[0];
-  const x = leaf ? new X509Certificate(leaf) : null;
+  // X509Certificate's constructor is ~130 µs (src/x509/certificate.ts): once per certificate, not per session.
+  const x = leaf ? leaves.through(f.chainSha256[0]!, () => leafFields(leaf)) : null;
   const tls: Record<string, unknown> = {};
-  if (leaf && x) {
-    tls.subject = oneLine(x.subject);
-    tls.issuerdn = oneLine(x.issuer);
-    tls.serial = Array.from(rawSerial(leaf), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
-    tls.fingerprint = x.fingerprint.toLowerCase();
+  if (x) {
+    tls.subject = x.subject;
+    tls.issuerdn = x.issuerdn;
+    tls.serial = x.serial;
+    tls.fingerprint = x.fingerprint;
   }
   if (s.sni !== null) tls.sni = s.sni;
   if (f.resumed) tls.session_resumed = true;
   tls.version = f.version === 'TLSv13' ? 'TLS 1.3' : 'TLS 1.2';
-  if (leaf && x) {
-    tls.notbefore = suricataDate(x.validFrom);
-    tls.notafter = suricataDate(x.validTo);
-    tls.certificate = Buffer.from(leaf).toString('base64');
-    tls.chain = f.ders.map((d) => Buffer.from(d).toString('base64'));
+  if (x) {
+    tls.notbefore = x.notbefore;
+    tls.notafter = x.notafter;
+    tls.certificate = x.certificate;
+    tls.chain = f.ders.map((d, i) => (i === 0 ? x.certificate : Buffer.from(d).toString('base64')));
   }
   tls.ja3 = { hash: f.ja3.md5, string: f.ja3.text };
   tls.ja3s = { hash: f.ja3s.md5, string: f.ja3s.text };
@@ -107,11 +133,12 @@ function tlsEvent(f: SessionFacts, options: EveOptions): string {
 }
 
 /** One tls event per session, line by line (no line ends), in session start order. */
-export function* eveLines(net: Network, options: EveOptions = {}): Generator<string> {
-  for (const f of eachSession(net)) yield tlsEvent(f, options);
+export function* eveLines(net: Traffic, options: EveOptions = {}): Generator<string> {
+  const leaves = new Lru<string, LeafFields>(CERTIFICATE_CACHE);
+  for (const f of eachSession(net)) yield tlsEvent(f, options, leaves);
 }
 
-export function toEve(net: Network, options: EveOptions = {}): string {
+export function toEve(net: Traffic, options: EveOptions = {}): string {
   let out = '';
   for (const line of eveLines(net, options)) out += line + '\n';
   return out;

@@ -6,6 +6,7 @@
 import type { Endpoint } from '../net/writer.js';
 import { digest } from './bytes.js';
 import { ja3, ja3s, ja4, type Fingerprint } from './fingerprints.js';
+import { Lru } from './lru.js';
 import { CIPHER_NAMES, helloShape, isTls13, isTls13Suite, tlsExchange, type HelloShape, type Mark, type TlsExchange } from './tls.js';
 
 export type { Endpoint };
@@ -66,6 +67,32 @@ export interface Network {
   dns?: DnsQuery[];
 }
 
+/** Certificates by name, made on demand (a Map will do). */
+export interface CertificateLookup {
+  get(name: string): Uint8Array | undefined;
+}
+
+/**
+ * A network too big to hold (certhunt generate): sessions from an iterable that starts again
+ * from the first each time it is iterated (a writer may read them more than once), already in
+ * start order; certificates looked up by name. `span` is given: finding it would take a pass.
+ * No DNS.
+ */
+export interface SessionStream {
+  certificates: CertificateLookup;
+  sessions: Iterable<SessionSpec>;
+  span: { first: number; last: number };
+}
+
+/** What the writers take: a network held whole (the demo's, the tests'), or a stream. */
+export type Traffic = Network | SessionStream;
+
+/**
+ * How many certificates' facts (fingerprints, parsed names, relog times) a writer remembers:
+ * enough for the popular ones, whatever the number of certificates in a stream.
+ */
+export const CERTIFICATE_CACHE = 16_384;
+
 /** Time between two packets of a connection (a 20 ms round trip, one way each). */
 export const PACKET_GAP_MS = 10;
 /** TCP payload per segment (Ethernet MTU less IPv4, TCP and timestamp options, as Linux sends). */
@@ -90,7 +117,7 @@ export interface SessionTimes {
 
 export interface SessionFacts {
   spec: SessionSpec;
-  /** Position in `Network.sessions`. */
+  /** Position in `Network.sessions` (in a stream's order for a SessionStream). */
   index: number;
   uid: string;
   version: TlsVersion;
@@ -137,13 +164,15 @@ function packetOf(ex: TlsExchange, mark: Mark): number {
   return n + Math.floor(mark.offset / MSS);
 }
 
-function timesOf(s: SessionSpec, ex: TlsExchange): SessionTimes {
-  const at = (packet: number) => s.ts + packet * PACKET_GAP_MS;
+/** SessionTimes less the session's start: what the exchange's shape decides. */
+type TimeOffsets = Omit<SessionTimes, 'start'>;
+
+function offsetsOf(ex: TlsExchange): TimeOffsets {
+  const at = (packet: number) => packet * PACKET_GAP_MS;
   const segments = ex.turns.reduce((n, t) => n + Math.ceil(t.bytes.length / MSS), 0);
   // After the segments: the client's FIN, the server's FIN, the last ACK.
   const clientFin = 3 + segments;
   return {
-    start: s.ts,
     clientHello: at(packetOf(ex, { turn: 0, offset: ex.turns[0]!.bytes.length - 1 })),
     certificate: ex.certificate ? at(packetOf(ex, ex.certificate)) : null,
     eve: at(ex.appData ? packetOf(ex, ex.appData) : clientFin),
@@ -151,57 +180,119 @@ function timesOf(s: SessionSpec, ex: TlsExchange): SessionTimes {
   };
 }
 
+const timesOf = (s: SessionSpec, o: TimeOffsets): SessionTimes => ({
+  start: s.ts,
+  clientHello: s.ts + o.clientHello,
+  certificate: o.certificate === null ? null : s.ts + o.certificate,
+  eve: s.ts + o.eve,
+  end: s.ts + o.end,
+});
+
+/**
+ * What decides the lengths of an exchange's turns, and so its packet times: tls.ts sizes every
+ * message from these (the SNI's bytes and the certificates' lengths, not their content).
+ */
+const shapeKey = (s: SessionSpec, ders: Uint8Array[]) =>
+  `${s.version ?? 'TLSv12'}|${s.resumed ?? false}|${s.established ?? true}|${s.cipher}|${s.client_kind ?? 'browser'}|${s.sni === null ? -1 : s.sni.length}|${ders.map((d) => d.length).join(',')}`;
+
+/** The sessions in start order with their position: an array sorted here, a stream checked. */
+function* inOrder(net: Traffic): Generator<{ spec: SessionSpec; index: number }> {
+  const sessions = net.sessions;
+  if (Array.isArray(sessions)) {
+    const order = sessions.map((_, i) => i).sort((a, b) => sessions[a]!.ts - sessions[b]!.ts || a - b);
+    for (const index of order) yield { spec: sessions[index]!, index };
+    return;
+  }
+  let index = 0;
+  let last = -Infinity;
+  for (const spec of sessions) {
+    if (spec.ts < last) throw new Error(`session ${index} starts before the one before it: a stream's sessions must come in start order`);
+    last = spec.ts;
+    yield { spec, index: index++ };
+  }
+}
+
+/** A lookup by name over a Record or anything with get(name). */
+function certificatesOf(net: Traffic): (name: string) => Uint8Array | undefined {
+  const c = net.certificates;
+  if (typeof (c as CertificateLookup).get === 'function') return (name) => (c as CertificateLookup).get(name);
+  const record = c as Record<string, Uint8Array>;
+  return (name) => (Object.hasOwn(record, name) ? record[name] : undefined);
+}
+
+/**
+ * Each session with its facts; `exchange` says whether to build the TLS bytes (the capture
+ * needs them) or only the packet times, which depend on the exchange's shape alone and are
+ * taken from a cache of shapes: building the bytes (pseudo-random filler, SHA-256 per 32 bytes)
+ * is most of a session's cost.
+ */
+function* facts(net: Traffic, exchange: boolean): Generator<{ facts: SessionFacts; exchange: TlsExchange | null }> {
+  const certificate = certificatesOf(net);
+  const sha256 = new Lru<string, string>(CERTIFICATE_CACHE);
+  const offsets = new Lru<string, TimeOffsets>(4096);
+  const hellos = new Map<string, { hello: HelloShape; ja3: Fingerprint; ja4: string }>();
+  const servers = new Map<string, Fingerprint>();
+  for (const { spec, index: i } of inOrder(net)) {
+    check(spec, i);
+    const ders = spec.chain.map((name) => {
+      const der = certificate(name);
+      if (!der) throw new Error(`session ${i} names unknown certificate ${name}`);
+      return der;
+    });
+    const chainSha256 = spec.chain.map((name, k) => sha256.through(name, () => digest('sha256', ders[k]!)));
+    const label = sessionLabel(i);
+    const ex = exchange ? tlsExchange(spec, ders, label) : null;
+    const key = shapeKey(spec, ders);
+    let o = offsets.get(key);
+    if (!o) offsets.set(key, (o = offsetsOf(ex ?? tlsExchange(spec, ders, label))));
+    // helloShape reads the version, the client kind and whether there is an SNI; JA3S the version and suite.
+    const helloKey = `${spec.version ?? 'TLSv12'}|${spec.client_kind ?? 'browser'}|${spec.sni !== null}`;
+    let h = hellos.get(helloKey);
+    if (!h) {
+      const hello = helloShape(spec);
+      hellos.set(helloKey, (h = { hello, ja3: ja3(hello), ja4: ja4(hello) }));
+    }
+    const serverKey = `${spec.version ?? 'TLSv12'}|${spec.cipher}`;
+    let server = servers.get(serverKey);
+    if (!server) servers.set(serverKey, (server = ja3s(spec)));
+    const f: SessionFacts = {
+      spec, index: i, uid: zeekUid(`uid/${i}`),
+      version: spec.version ?? 'TLSv12', established: spec.established ?? true, resumed: spec.resumed ?? false,
+      ders, chainSha256, hello: h.hello, ja3: h.ja3, ja3s: server, ja4: h.ja4,
+      cipherName: CIPHER_NAMES[spec.cipher]!,
+      times: timesOf(spec, o),
+    };
+    yield { facts: f, exchange: ex };
+  }
+}
+
 /**
  * The sessions in time order, each with its facts and the exchange they were derived from (the
  * capture writer needs the bytes too, and building them is most of the cost).
  */
-export function* sessionExchanges(net: Network): Generator<{ facts: SessionFacts; exchange: TlsExchange }> {
-  const order = net.sessions.map((_, i) => i).sort((a, b) => net.sessions[a]!.ts - net.sessions[b]!.ts || a - b);
-  const sha256 = new Map<string, string>();
-  for (const i of order) {
-    const spec = net.sessions[i]!;
-    check(spec, i);
-    const ders = spec.chain.map((name) => {
-      const der = net.certificates[name];
-      if (!der) throw new Error(`session ${i} names unknown certificate ${name}`);
-      return der;
-    });
-    const chainSha256 = spec.chain.map((name, k) => {
-      let h = sha256.get(name);
-      if (h === undefined) sha256.set(name, (h = digest('sha256', ders[k]!)));
-      return h;
-    });
-    const hello = helloShape(spec);
-    const exchange = tlsExchange(spec, ders, sessionLabel(i));
-    const facts: SessionFacts = {
-      spec, index: i, uid: zeekUid(`uid/${i}`),
-      version: spec.version ?? 'TLSv12', established: spec.established ?? true, resumed: spec.resumed ?? false,
-      ders, chainSha256, hello, ja3: ja3(hello), ja3s: ja3s(spec), ja4: ja4(hello),
-      cipherName: CIPHER_NAMES[spec.cipher]!,
-      times: timesOf(spec, exchange),
-    };
-    yield { facts, exchange };
-  }
+export function* sessionExchanges(net: Traffic): Generator<{ facts: SessionFacts; exchange: TlsExchange }> {
+  for (const x of facts(net, true)) yield { facts: x.facts, exchange: x.exchange! };
 }
 
 /** The sessions in time order with what every sensor derives from them, one at a time. */
-export function* eachSession(net: Network): Generator<SessionFacts> {
-  for (const { facts } of sessionExchanges(net)) yield facts;
+export function* eachSession(net: Traffic): Generator<SessionFacts> {
+  for (const x of facts(net, false)) yield x.facts;
 }
 
 /** All sessions' facts, in time order. */
-export function sessionFacts(net: Network): SessionFacts[] {
+export function sessionFacts(net: Traffic): SessionFacts[] {
   return [...eachSession(net)];
 }
 
 /** The DNS lookups in time order, each with its position in `Network.dns`. */
-export function dnsInOrder(net: Network): { q: DnsQuery; index: number }[] {
-  const dns = net.dns ?? [];
+export function dnsInOrder(net: Traffic): { q: DnsQuery; index: number }[] {
+  const dns = ('dns' in net ? net.dns : undefined) ?? [];
   return dns.map((q, index) => ({ q, index })).sort((a, b) => a.q.ts - b.q.ts || a.index - b.index);
 }
 
 /** The earliest and latest moments the network covers (a log's #open and #close). */
-export function span(net: Network): { first: number; last: number } {
+export function span(net: Traffic): { first: number; last: number } {
+  if ('span' in net) return net.span;
   let first = Infinity;
   let last = -Infinity;
   const see = (t: number) => {

@@ -12,7 +12,9 @@
  * them as Zeek does. Framing (Ethernet/IPv4/TCP, pcap and pcapng blocks) is src/net/writer.ts.
  *
  * Every writer has a streaming form that yields per session (captureChunks, zeekLines, eveLines)
- * and a whole-file convenience (toPcap, toPcapng, toZeek, toEve).
+ * and a whole-file convenience (toPcap, toPcapng, toZeek, toEve). They take a Network held whole
+ * or a SessionStream (sessions made in start order, certificates looked up by name: how certhunt
+ * generate writes millions), and keep per-certificate facts in bounded caches either way.
  */
 import { digest } from './bytes.js';
 import type { Network } from './sessions.js';
@@ -21,11 +23,12 @@ export { captureChunks, toPcap, toPcapng, type CaptureFormat } from './capture.j
 export { eveLines, toEve, type EveOptions } from './eve.js';
 export type { Fingerprint } from './fingerprints.js';
 export {
-  eachSession, sessionFacts, MSS, PACKET_GAP_MS,
-  type ClientKind, type DnsQuery, type Endpoint, type Network, type SessionFacts, type SessionSpec, type SessionTimes, type TlsVersion,
+  eachSession, sessionFacts, CERTIFICATE_CACHE, MSS, PACKET_GAP_MS,
+  type CertificateLookup, type ClientKind, type DnsQuery, type Endpoint, type Network, type SessionFacts, type SessionSpec, type SessionStream,
+  type SessionTimes, type TlsVersion, type Traffic,
 } from './sessions.js';
 export { CIPHER_NAMES, CLIENT_ALERT, helloShape, serverExtensions, tlsExchange, tlsTurns, type HelloShape, type TlsExchange } from './tls.js';
-export { DNS_RTT_MS, toZeek, zeekLines, type ZeekLog, type ZeekOptions } from './zeek.js';
+export { DNS_RTT_MS, RELOG_ENTRIES, toZeek, zeekLines, zeekSessionLines, type ZeekLog, type ZeekOptions } from './zeek.js';
 
 export function pem(der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');

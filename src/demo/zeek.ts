@@ -13,8 +13,9 @@
  */
 import { parseCertificate } from '../x509/index.js';
 import { digest } from './bytes.js';
+import { Lru } from './lru.js';
 import { CLIENT_ALERT, isEcdhe } from './tls.js';
-import { dnsInOrder, eachSession, span, zeekUid, type DnsQuery, type Network, type SessionFacts } from './sessions.js';
+import { CERTIFICATE_CACHE, dnsInOrder, eachSession, span, zeekUid, type DnsQuery, type SessionFacts, type Traffic } from './sessions.js';
 
 type ZeekValue = string | number | boolean | string[] | number[] | null;
 type ZeekType = 'time' | 'interval' | 'string' | 'count' | 'bool' | 'addr' | 'port' | 'enum' | 'vector[string]' | 'vector[addr]' | 'vector[interval]';
@@ -99,25 +100,52 @@ function x509Row(der: Uint8Array, ts: number, hostCert: boolean, withDer: boolea
   return row;
 }
 
+/** X509::relog_known_certificates_after. */
+const RELOG_MS = 86_400_000;
+/**
+ * Most (fingerprint, host_cert) entries remembered at once. Zeek's table holds every
+ * certificate seen in the last day; past this many, the older half is forgotten early and
+ * logged again when next seen: more x509.log lines than Zeek would write, never fewer, and
+ * memory bounded whatever a stream's size.
+ */
+export const RELOG_ENTRIES = 65_536;
+
 /**
  * x509.log rows, each at the time its Certificate message arrived. Deduplicated as
  * X509::known_log_certs does: by (fingerprint, host_cert, client_cert), an entry expiring
  * relog_known_certificates_after (1 day) after it was made.
  */
-function* x509Rows(net: Network, withDer: boolean): Generator<Row> {
-  const logged = new Map<string, number>();
-  for (const f of eachSession(net)) {
+function x509Logger(withDer: boolean): (f: SessionFacts) => Row[] {
+  // Two generations of entries, each made within one relog period: once a certificate time is
+  // a period past the current generation's start, every entry of the older one has expired
+  // and it is dropped whole (sessions come in start order, certificate times nearly so).
+  let current = new Map<string, number>();
+  let older = new Map<string, number>();
+  let since = -Infinity;
+  return (f) => {
     const at = f.times.certificate;
-    if (at === null) continue;
+    if (at === null) return [];
+    if (at - since >= RELOG_MS || current.size >= RELOG_ENTRIES / 2) {
+      older = at - since >= 2 * RELOG_MS ? new Map() : current;
+      current = new Map();
+      since = at;
+    }
+    const rows: Row[] = [];
     for (const [i, der] of f.ders.entries()) {
       // The first certificate of a chain is the host's (mime type application/x-x509-user-cert).
       const key = `${f.chainSha256[i]} ${i === 0}`;
-      const last = logged.get(key);
-      if (last !== undefined && at - last < 86_400_000) continue;
-      logged.set(key, at);
-      yield x509Row(der, at, i === 0, withDer);
+      const last = current.get(key) ?? older.get(key);
+      if (last !== undefined && at - last < RELOG_MS) continue;
+      current.set(key, at);
+      rows.push(x509Row(der, at, i === 0, withDer));
     }
-  }
+    return rows;
+  };
+}
+
+function* x509Rows(net: Traffic, withDer: boolean): Generator<Row> {
+  const log = x509Logger(withDer);
+  for (const f of eachSession(net)) yield* log(f);
 }
 
 /** x509_check_hostname: a name, or `*.` and the host's name less its first label; no case. */
@@ -174,8 +202,8 @@ function sslRow(f: SessionFacts, options: ZeekOptions, leafNames: (f: SessionFac
   return row;
 }
 
-function* sslRows(net: Network, options: ZeekOptions): Generator<Row> {
-  const names = new Map<string, string[]>();
+function sslLogger(options: ZeekOptions): (f: SessionFacts) => Row {
+  const names = new Lru<string, string[]>(CERTIFICATE_CACHE);
   const leafNames = (f: SessionFacts) => {
     const fp = f.chainSha256[0]!;
     let n = names.get(fp);
@@ -185,7 +213,12 @@ function* sslRows(net: Network, options: ZeekOptions): Generator<Row> {
     }
     return n;
   };
-  for (const f of eachSession(net)) yield sslRow(f, options, leafNames);
+  return (f) => sslRow(f, options, leafNames);
+}
+
+function* sslRows(net: Traffic, options: ZeekOptions): Generator<Row> {
+  const log = sslLogger(options);
+  for (const f of eachSession(net)) yield log(f);
 }
 
 const isIPv6 = (a: string) => a.includes(':');
@@ -224,21 +257,23 @@ function dnsRow(q: DnsQuery, index: number): Row {
   };
 }
 
-function* dnsRows(net: Network): Generator<Row> {
+function* dnsRows(net: Traffic): Generator<Row> {
   for (const { q, index } of dnsInOrder(net)) yield dnsRow(q, index);
 }
 
 // ---- writers ---------------------------------------------------------------------------------
 
-/** Zeek's JSON writer (rapidjson): doubles keep a fraction (`300.0`), unset fields are left out. */
+/** rapidjson writes a double with a fraction (`300.0`). */
+const double = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
+
+/** Zeek's JSON writer (rapidjson): doubles keep a fraction, unset fields are left out. */
 function jsonLine(path: string, fields: Fields, row: Row): string {
   const parts = [`"_path":${JSON.stringify(path)}`];
   for (const [name, type] of fields) {
     const v = row[name] ?? null;
     if (v === null) continue;
-    const double = type === 'time' || type === 'interval' || type === 'vector[interval]';
-    const num = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
-    const text = double ? (Array.isArray(v) ? `[${(v as number[]).map(num).join(',')}]` : num(v as number)) : JSON.stringify(v);
+    const isDouble = type === 'time' || type === 'interval' || type === 'vector[interval]';
+    const text = isDouble ? (Array.isArray(v) ? `[${(v as number[]).map(double).join(',')}]` : double(v as number)) : JSON.stringify(v);
     parts.push(`${JSON.stringify(name)}:${text}`);
   }
   return `{${parts.join(',')}}`;
@@ -288,29 +323,65 @@ function fieldsOf(log: ZeekLog, options: ZeekOptions): Fields {
 /**
  * One log, line by line (no line ends): TSV with its header and #close, or JSON objects. A log
  * without rows yields nothing, as Zeek creates no file for it. Sessions are produced one at a
- * time, so a network of millions of sessions is written in constant memory but for its specs.
+ * time, so a network of millions of sessions is written in constant memory but for its specs
+ * (none for a SessionStream; the per-certificate bookkeeping is bounded, see RELOG_ENTRIES).
  */
-export function* zeekLines(net: Network, log: ZeekLog, options: ZeekOptions = {}): Generator<string> {
+/** How one log's lines are written: its TSV header and #close, or JSON objects. */
+function writerOf(net: Traffic, log: ZeekLog, options: ZeekOptions): { header: () => string[]; line: (row: Row) => string; close: () => string[] } {
+  const fields = fieldsOf(log, options);
+  const json = (options.format ?? 'json') === 'json';
+  return {
+    header: () => {
+      if (json) return [];
+      return [
+        '#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', `#path\t${log}`, `#open\t${stamp(span(net).first)}`,
+        `#fields\t${fields.map(([n]) => n).join('\t')}`, `#types\t${fields.map(([, t]) => t).join('\t')}`,
+      ];
+    },
+    line: (row) => (json ? jsonLine(log, fields, row) : fields.map(([n, t]) => tsvValue(row[n] ?? null, t)).join('\t')),
+    close: () => (json ? [] : [`#close\t${stamp(span(net).last + 60_000)}`]),
+  };
+}
+
+/**
+ * One log, line by line (no line ends): TSV with its header and #close, or JSON objects. A log
+ * without rows yields nothing, as Zeek creates no file for it. Sessions are produced one at a
+ * time, so a network of millions of sessions is written in constant memory but for its specs
+ * (none for a SessionStream; the per-certificate bookkeeping is bounded, see RELOG_ENTRIES).
+ */
+export function* zeekLines(net: Traffic, log: ZeekLog, options: ZeekOptions = {}): Generator<string> {
   const rows = log === 'x509' ? x509Rows(net, options.certs ?? false) : log === 'ssl' ? sslRows(net, options) : dnsRows(net);
   const first = rows.next();
   if (first.done) return;
-  const fields = fieldsOf(log, options);
-  const json = (options.format ?? 'json') === 'json';
-  const line = (row: Row) => (json ? jsonLine(log, fields, row) : fields.map(([n, t]) => tsvValue(row[n] ?? null, t)).join('\t'));
-  const { first: open, last } = span(net);
-  if (!json) {
-    yield '#separator \\x09';
-    yield '#set_separator\t,';
-    yield '#empty_field\t(empty)';
-    yield '#unset_field\t-';
-    yield `#path\t${log}`;
-    yield `#open\t${stamp(open)}`;
-    yield `#fields\t${fields.map(([n]) => n).join('\t')}`;
-    yield `#types\t${fields.map(([, t]) => t).join('\t')}`;
+  const w = writerOf(net, log, options);
+  yield* w.header();
+  yield w.line(first.value);
+  for (const row of rows) yield w.line(row);
+  yield* w.close();
+}
+
+/**
+ * x509.log and ssl.log from one pass over the sessions, each line tagged with its log: what
+ * zeekLines gives for each, line for line, for half the work (a stream's sessions are made
+ * once, not once per log).
+ */
+export function* zeekSessionLines(net: Traffic, options: ZeekOptions = {}): Generator<{ log: 'x509' | 'ssl'; line: string }> {
+  const x509 = x509Logger(options.certs ?? false);
+  const ssl = sslLogger(options);
+  const writers = { x509: writerOf(net, 'x509', options), ssl: writerOf(net, 'ssl', options) };
+  const started = { x509: false, ssl: false };
+  function* emit(log: 'x509' | 'ssl', row: Row): Generator<{ log: 'x509' | 'ssl'; line: string }> {
+    if (!started[log]) {
+      started[log] = true;
+      for (const line of writers[log].header()) yield { log, line };
+    }
+    yield { log, line: writers[log].line(row) };
   }
-  yield line(first.value);
-  for (const row of rows) yield line(row);
-  if (!json) yield `#close\t${stamp(last + 60_000)}`;
+  for (const f of eachSession(net)) {
+    for (const row of x509(f)) yield* emit('x509', row);
+    yield* emit('ssl', ssl(f));
+  }
+  for (const log of ['x509', 'ssl'] as const) if (started[log]) for (const line of writers[log].close()) yield { log, line };
 }
 
 const whole = (lines: Iterable<string>) => {
@@ -320,6 +391,6 @@ const whole = (lines: Iterable<string>) => {
 };
 
 /** x509.log, ssl.log and dns.log, current schema (Zeek ≥ 4.1: fingerprint and cert_chain_fps, SHA-256); '' for a log without rows. */
-export function toZeek(net: Network, options: ZeekOptions = {}): Record<ZeekLog, string> {
+export function toZeek(net: Traffic, options: ZeekOptions = {}): Record<ZeekLog, string> {
   return { x509: whole(zeekLines(net, 'x509', options)), ssl: whole(zeekLines(net, 'ssl', options)), dns: whole(zeekLines(net, 'dns', options)) };
 }

@@ -85,7 +85,8 @@ async function collect(conn: DuckDBConnection, hunts: Hunt[], log: (msg: string)
       log(e.message);
       continue;
     }
-    const [rows, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT entity) FROM ${T.findings} WHERE n > ${offset}`)).getRows()[0]!.map(Number) as [number, number];
+    // Hashes keep the distinct set small; a collision only sends the hunt through the exact path below.
+    const [rows, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT hash(entity)) FROM ${T.findings} WHERE n > ${offset}`)).getRows()[0]!.map(Number) as [number, number];
     if (rows !== distinct) {
       await conn.run(`DELETE FROM ${T.findings} WHERE n > ${offset} AND n NOT IN (SELECT min(n) FROM ${T.findings} WHERE n > ${offset} GROUP BY entity)`);
     }
@@ -158,14 +159,19 @@ async function score(conn: DuckDBConnection, config: HuntConfig): Promise<void> 
         ANTI JOIN ${T.allowIp} a ON a.ip = o.dest_ip
       WHERE o.dest_ip IS NOT NULL GROUP BY 1`);
   }
+  // Millions of entities: the aggregate keeps fixed-size states (a product, a count, the hunts as
+  // bits of a HUGEINT) so that it can spill; a list per entity could not. Over 120 hunts, lists.
+  const all = (await conn.runAndReadAll(`SELECT DISTINCT hunt_id FROM ${T.findings} ORDER BY 1`)).getRows().map((r) => String(r[0]));
+  const bits = all.length <= 120;
+  const bit = bits ? `CASE hunt_id ${all.map((h, i) => `WHEN ${lit(h)} THEN CAST(1 AS HUGEINT) << ${i}`).join(' ')} END` : '';
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.risk} AS
     WITH per AS (SELECT 'certificate' AS entity_type, entity, hunt_id, score FROM ${T.findings} WHERE entity_type = 'certificate'
                  UNION ALL SELECT 'ip', entity, hunt_id, max(score) FROM ${T.ipScores} GROUP BY ALL),
     combined AS (SELECT entity_type, entity, round((1 - product(1 - least(1, ${weight} * score / 100))) * 1000) / 10 AS score,
-                 list(hunt_id ORDER BY hunt_id) AS hunts, CAST(count(*) AS INTEGER) AS findings FROM per GROUP BY ALL)
+                 ${bits ? `bit_or(${bit})` : 'list(hunt_id)'} AS hunts, CAST(count(*) AS INTEGER) AS findings FROM per GROUP BY ALL)
     SELECT entity_type, entity, score,
       CASE WHEN score >= ${t.critical} THEN 'critical' WHEN score >= ${t.high} THEN 'high' WHEN score >= ${t.medium} THEN 'medium' WHEN score >= ${t.low} THEN 'low' ELSE 'info' END AS severity,
-      hunts, findings FROM combined`);
+      ${bits ? `list_filter(${list(all)}, (h, i) -> ((hunts >> (i - 1)) & 1) = 1)` : 'list_sort(hunts)'} AS hunts, findings FROM combined`);
   await conn.run(`DROP TABLE ${T.ipScores}`);
 }
 
