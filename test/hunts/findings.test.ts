@@ -127,3 +127,18 @@ test('allowlists and risk scores in SQL agree with the documented rules on a ran
     assert.equal(r.severity, severityOf(r.score, config.thresholds));
   }
 });
+
+test('risk names every hunt of an entity, past 64 hunts (bits) and past 120 (lists)', async () => {
+  const c = engine.conn;
+  await c.run(`CREATE OR REPLACE TABLE t_one AS SELECT 'c1' AS cert_id`);
+  await createHuntViews(c, { certificates: 't_one' }, []);
+  for (const n of [100, 125]) {
+    const hunts = Array.from({ length: n }, (_, i) => hunt(`h-${String(i).padStart(3, '0')}`, 'certificate', `SELECT cert_id AS entity, ${1 + (i % 3)} AS score FROM certificates`));
+    const run = await huntAll(c, hunts, configFrom('t.yaml', {}));
+    const [risk] = await topRisk(c, run);
+    assert.equal(risk!.entity, 'c1');
+    assert.deepEqual(risk!.hunts, hunts.map((h) => h.id), `${n} hunts, sorted`);
+    assert.equal(risk!.findings, n);
+    assert.ok(Math.abs(risk!.score - combine(hunts.map((h, i) => ({ hunt: h.id, score: 1 + (i % 3) })), {})) < 0.1 + 1e-9, `${n}: score ${risk!.score}`);
+  }
+});
