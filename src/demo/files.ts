@@ -8,7 +8,8 @@ import { toZeek } from './zeek.js';
 
 /**
  * The demo data set on disk, as each office's sensor would have left it: Zeek JSON (HQ) and
- * TSV (branch) with the DER logged (log-certs-base64) and salesforce/ja3's columns, Suricata
+ * TSV (branch) with the DER logged (log-certs-base64), validate-certs' validation_status and
+ * salesforce/ja3's columns, Suricata
  * eve.json (guest Wi-Fi), a pcapng (lab) and a pcap (DMZ), a folder of PEM files an analyst
  * pulled from an incident, and the intel lists.
  */
@@ -22,7 +23,7 @@ export async function writeDemoFiles(data: DemoData, dir: string): Promise<DemoF
   const d = (...p: string[]) => join(dir, ...p);
   for (const sub of ['zeek-hq', 'zeek-branch', 'suricata-guest', 'captures', 'certs', 'intel']) await fs.mkdir(d(sub), { recursive: true });
   const zeek = async (sensor: SensorName, sub: string, format: 'json' | 'tsv') => {
-    const logs = toZeek(data.networks[sensor], { format, certs: true, ja3: true });
+    const logs = toZeek(data.networks[sensor], { format, certs: true, ja3: true, validation: true });
     for (const [log, text] of Object.entries(logs)) await fs.writeFile(d(sub, `${log}.log`), text);
   };
   await zeek('hq', 'zeek-hq', 'json');

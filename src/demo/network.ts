@@ -73,8 +73,20 @@ export async function makeNetwork(seed: number): Promise<DemoData> {
     const leaf = s.chain[0] ? certs[s.chain[0]] : undefined;
     const ec = leaf?.spec.key.type === 'ec';
     const cipher = s.cipher ?? ((s.version ?? 'TLSv12') === 'TLSv13' ? 0x1301 : ec ? 0xc02b : 0xc02f);
-    sessions[sensor].push({ ...s, cipher, client: { ip: s.client.ip, port: s.client.port || (port = port >= 65000 ? 49152 : port + 1) } });
+    const validation_status = leaf ? validation(leaf, s.ts) : undefined;
+    sessions[sensor].push({ ...s, cipher, client: { ip: s.client.ip, port: s.client.port || (port = port >= 65000 ? 49152 : port + 1) }, ...(validation_status ? { validation_status } : {}) });
     if (resolve && s.sni) dns[sensor].push({ ts: s.ts - 40, client: s.client.ip, resolver: `${SENSORS[sensor].subnet}.2`, query: s.sni, answers: [s.server.ip], ttl: 300 });
+  };
+
+  // What the sensors' OpenSSL says of a chain: they trust the two public roots and the company's.
+  const trusted = new Set(['ca/northwind-root', 'ca/helios-root', 'ca/acme-root']);
+  const validation = (leaf: Issued, ts: number): string => {
+    if (ts > leaf.spec.notAfter.getTime()) return 'certificate has expired';
+    if (ts < leaf.spec.notBefore.getTime()) return 'certificate is not yet valid';
+    if (!leaf.spec.issuer) return 'self signed certificate';
+    let root = leaf.spec.issuer;
+    while (root.spec.issuer) root = root.spec.issuer;
+    return trusted.has(root.label) ? 'ok' : 'self signed certificate in certificate chain';
   };
 
   // Public PKI: two CAs with an intermediate each (RSA, as every signing key here: see pki.ts).

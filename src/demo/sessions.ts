@@ -45,6 +45,12 @@ export interface SessionSpec {
    * last_alert for TLS 1.2); Suricata has no such field and logs the session when it closes.
    */
   established?: boolean;
+  /**
+   * What the sensor's certificate validation said (Zeek policy/protocols/ssl/validate-certs,
+   * OpenSSL's wording: "ok", "self signed certificate", "certificate has expired"...). The network
+   * decides it, as only it knows the sensor's trust store; logged with ZeekOptions.validation.
+   */
+  validation_status?: string;
 }
 
 /** One DNS lookup over UDP and its answer; an empty `answers` is an NXDOMAIN. */

@@ -143,5 +143,17 @@ export async function plantThreats(w: World): Promise<{ planted: Planted[]; sslb
   for (const sessions of Object.values(w.sessions)) for (const s of sessions) if (s.client_kind === 'implant') implantClients.add(s.client.ip);
   for (const ip of [...implantClients].sort()) plant('blacklisted-ja3', 'host', ip, 'client hello matches a JA3 the abuse.ch list ties to Tofsee');
 
+  // Workstations that completed handshakes with external servers their sensor could not validate
+  // (only Zeek logs validation): what invalid-cert-accepted reports, worked out from the sessions.
+  const internal = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/;
+  const invalid = new Set<string>();
+  for (const sensor of ['hq', 'branch'] as const) {
+    for (const s of w.sessions[sensor]) {
+      const v = s.validation_status;
+      if (v && v !== 'ok' && (s.established ?? true) && !internal.test(s.server.ip)) invalid.add(s.client.ip);
+    }
+  }
+  for (const ip of [...invalid].sort()) plant('invalid-cert-accepted', 'host', ip, 'completed handshakes with an external server whose certificate did not validate');
+
   return { planted, sslbl, ja3bl, pemFolder: [cs.label, posh.label, weak.label, 'ca/northwind-r5'] };
 }

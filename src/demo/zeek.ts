@@ -32,6 +32,8 @@ export interface ZeekOptions {
   ja3?: boolean;
   /** ssl.log `ja4`, as FoxIO's ja4 package adds it (default false). */
   ja4?: boolean;
+  /** ssl.log `validation_status` (policy/protocols/ssl/validate-certs), from SessionSpec; unset without certificates. */
+  validation?: boolean;
 }
 
 const X509_FIELDS: Fields = [
@@ -194,6 +196,7 @@ function sslRow(f: SessionFacts, options: ZeekOptions, leafNames: (f: SessionFac
     client_cert_chain_fps: certs ? [] : null,
     sni_matches_cert: certs && s.sni !== null ? sniMatches(leafNames(f), s.sni) : null,
   };
+  if (options.validation) row.validation_status = certs ? (s.validation_status ?? null) : null;
   if (options.ja3 ?? true) {
     row.ja3 = f.ja3.md5;
     row.ja3s = f.ja3s.md5;
@@ -315,6 +318,8 @@ function fieldsOf(log: ZeekLog, options: ZeekOptions): Fields {
   if (log === 'x509') return options.certs ? [...X509_FIELDS, ['cert', 'string']] : X509_FIELDS;
   if (log === 'dns') return DNS_FIELDS;
   const extra: [string, ZeekType][] = [];
+  // local.zeek loads the policy scripts before the packages, so their fields come first.
+  if (options.validation) extra.push(['validation_status', 'string']);
   if (options.ja3 ?? true) extra.push(['ja3', 'string'], ['ja3s', 'string']);
   if (options.ja4) extra.push(['ja4', 'string']);
   return [...SSL_FIELDS, ...extra];
