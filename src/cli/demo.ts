@@ -18,7 +18,8 @@ Makes a realistic sample data set (a company of five offices, each behind its ow
 JSON and TSV logs, Suricata eve.json, pcapng and pcap captures; certificate files; an SSL
 Blacklist, a JA3 list and a top list), hides C2 servers and suspicious certificates in it,
 then ingests it, loads the intel, runs every hunt, prints what was found and writes the
-exports. The same seed gives the same data set. DIR defaults to ./certhunt-demo; its lake is DIR/lake.`;
+exports. The same seed gives the same data set. DIR defaults to ./certhunt-demo; its lake is DIR/lake;
+a folder the demo made before is emptied first, any other non-empty folder is refused.`;
 
 type Command = (args: string[], effects: Effects, engines: Engine[]) => Promise<number>;
 
@@ -45,6 +46,7 @@ export async function demoCommand(args: string[], effects: Effects, engines: Eng
   if (!Number.isSafeInteger(seed) || seed < 0) throw usage('--seed must be a whole number');
   const dir = resolve(values.dir ?? 'certhunt-demo');
   const lake = join(dir, 'lake');
+  await freshFolder(dir);
   const say = (t: string) => effects.stderr(t + '\n');
   const t0 = Date.now();
 
@@ -81,6 +83,23 @@ export async function demoCommand(args: string[], effects: Effects, engines: Eng
   certhunt sql "SELECT * FROM findings LIMIT 5" --lake ${rel(lake)}
   (the web UI is not built yet)`);
   return found === report.length ? 0 : 1;
+}
+
+const MARKER = '.certhunt-demo';
+
+/**
+ * The demo starts from nothing each time, so a second run (or another seed) is the same as a
+ * first: a folder it made before is emptied, any other non-empty folder is refused.
+ */
+async function freshFolder(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [] as string[];
+    throw e;
+  });
+  if (entries.length > 0 && !entries.includes(MARKER)) throw usage(`${dir} is not empty and not a folder certhunt demo made: give --dir a new or empty folder`);
+  for (const sub of ['data', 'lake', 'exports']) await fs.rm(join(dir, sub), { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(join(dir, MARKER), 'made by certhunt demo: emptied and refilled by the next run\n');
 }
 
 /** The sensors' outputs certhunt reads (Zeek's dns.log is written for completeness; passive DNS is not ingested yet). */

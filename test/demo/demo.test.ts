@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -82,6 +82,20 @@ test('the benign population yields no high or critical finding or risk score', a
     WHERE run_id = (SELECT max(run_id) FROM gold.risk) AND severity IN ('high', 'critical')`)) as { entity: string }[];
   assert.ok(risky.length > 0, 'some risk is high');
   assert.deepEqual(risky.filter((r) => benignCerts.has(r.entity) || benignServers.has(r.entity)), [], 'benign entities with high or critical risk');
+});
+
+test('a second run starts afresh; a folder the demo did not make is refused', async () => {
+  const again = await run('demo', '--dir', dir, '--seed', '7');
+  assert.equal(again.code, 0, again.err);
+  const [runs] = await sql(lake, 'SELECT count(DISTINCT run_id)::INT AS n FROM gold.findings');
+  assert.equal(runs!.n, 1, 'the lake was made anew');
+  const other = mkdtempSync(join(tmpdir(), 'certhunt-not-demo-'));
+  writeFileSync(join(other, 'precious.txt'), 'keep me');
+  const r = await run('demo', '--dir', other);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /not empty and not a folder certhunt demo made/);
+  assert.equal(readFileSync(join(other, 'precious.txt'), 'utf8'), 'keep me');
+  rmSync(other, { recursive: true, force: true });
 });
 
 test('the exports are written', () => {
