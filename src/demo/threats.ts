@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ja3 } from './fingerprints.js';
 import type { World, SensorName } from './network.js';
 import type { CertSpec, Issued } from './pki.js';
@@ -124,7 +125,6 @@ export async function plantThreats(w: World): Promise<{ planted: Planted[]; sslb
   plant('tool-default-subject', 'certificate', widgits.label, "OpenSSL's placeholder organisation");
 
   // Blacklists: the two malware certificates by SHA-1, the implants' client hellos by JA3.
-  const { createHash } = await import('node:crypto');
   const sha1 = (c: Issued) => createHash('sha1').update(c.der).digest('hex');
   const sslbl = [
     '################################################################',
