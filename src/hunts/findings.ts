@@ -163,7 +163,7 @@ async function score(conn: DuckDBConnection, config: HuntConfig): Promise<void> 
   // bits of a HUGEINT) so that it can spill; a list per entity could not. Over 120 hunts, lists.
   const all = (await conn.runAndReadAll(`SELECT DISTINCT hunt_id FROM ${T.findings} ORDER BY 1`)).getRows().map((r) => String(r[0]));
   const bits = all.length <= 120;
-  const bit = bits ? `CASE hunt_id ${all.map((h, i) => `WHEN ${lit(h)} THEN CAST(1 AS HUGEINT) << ${i}`).join(' ')} END` : '';
+  const bit = all.length === 0 ? 'CAST(0 AS HUGEINT)' : `CASE hunt_id ${all.map((h, i) => `WHEN ${lit(h)} THEN CAST(1 AS HUGEINT) << ${i}`).join(' ')} END`;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.risk} AS
     WITH per AS (SELECT 'certificate' AS entity_type, entity, hunt_id, score FROM ${T.findings} WHERE entity_type = 'certificate'
                  UNION ALL SELECT 'ip', entity, hunt_id, max(score) FROM ${T.ipScores} GROUP BY ALL),

@@ -132,6 +132,8 @@ test('risk names every hunt of an entity, past 64 hunts (bits) and past 120 (lis
   const c = engine.conn;
   await c.run(`CREATE OR REPLACE TABLE t_one AS SELECT 'c1' AS cert_id`);
   await createHuntViews(c, { certificates: 't_one' }, []);
+  const none = await huntAll(c, [hunt('nothing', 'certificate', `SELECT cert_id AS entity FROM certificates WHERE false`)], configFrom('t.yaml', {}));
+  assert.deepEqual([none.findings, none.risk, (await topRisk(c, none)).length], [0, 0, 0], 'a run without findings');
   for (const n of [100, 125]) {
     const hunts = Array.from({ length: n }, (_, i) => hunt(`h-${String(i).padStart(3, '0')}`, 'certificate', `SELECT cert_id AS entity, ${1 + (i % 3)} AS score FROM certificates`));
     const run = await huntAll(c, hunts, configFrom('t.yaml', {}));
