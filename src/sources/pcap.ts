@@ -45,13 +45,14 @@ export function sessionItems(s: TlsSession): SourceItem[] {
     client_chain_sha256: s.clientCertificates.map(sha256), tls_starts_at: s.upgradedAt, end: s.end, problems: s.problems,
   };
   const items: SourceItem[] = [{ kind: 'observation', pos: s.index, obs, raw }];
-  for (const [chain, host] of [[s.serverCertificates, true], [s.clientCertificates, false]] as const) {
-    for (const der of chain) {
+  for (const [chain, client] of [[s.serverCertificates, false], [s.clientCertificates, true]] as const) {
+    for (const [i, der] of chain.entries()) {
       const cert = emptyCertificate();
       cert.der = Buffer.from(der).toString('base64');
       cert.ts = s.ts;
-      cert.host_cert = host;
-      cert.client_cert = !host;
+      // As Zeek's x509.log: host_cert marks the end-host certificate, the first of its chain.
+      cert.host_cert = i === 0;
+      cert.client_cert = client;
       items.push({ kind: 'certificate', pos: s.index, cert: completeCertificate(cert), raw: { uid: obs.uid, first_packet: s.index } });
     }
   }

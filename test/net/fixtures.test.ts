@@ -107,7 +107,7 @@ test('Zeek fixtures: sessions and certificates equal Zeek\'s ssl.log and x509.lo
       for (const z of await zeekLog<CertificateRecord>(x509, zeekX509)) {
         const c = certs.get(z.sha256!);
         assert.ok(c, `${x509}: certificate ${z.sha256} not extracted`);
-        for (const f of ['serial', 'subject', 'issuer', 'not_valid_before', 'not_valid_after', 'key_alg', 'sig_alg', 'key_type', 'key_length', 'exponent', 'curve', 'is_ca'] as const) {
+        for (const f of ['serial', 'subject', 'issuer', 'not_valid_before', 'not_valid_after', 'key_alg', 'sig_alg', 'key_type', 'key_length', 'exponent', 'curve', 'is_ca', 'host_cert', 'client_cert'] as const) {
           assert.deepEqual(c[f], z[f], `${x509} ${z.sha256}: ${f}`);
         }
         assert.deepEqual(c.subject_alternative_names, z.subject_alternative_names, `${x509} ${z.sha256}: san.dns`);
