@@ -7,6 +7,7 @@ import { CliError, usage } from './error.js';
 import { escapeTerminal } from './escape.js';
 import { huntViews, LIBRARY_PROFILES } from './hunt.js';
 import { formatRows } from './output.js';
+import { sqlString } from '../lake/schema.js';
 
 export const CERT_HELP = `certhunt cert SHA1|SHA256 [--format table|json]
 
@@ -14,7 +15,6 @@ Everything known about one certificate: its fields and enrichment, its findings 
 hunt run, every place it was seen (server address and port, server names, clients, first and
 last seen) and related certificates (same public key, same subject, same issuer).`;
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export async function certCommand(args: string[], effects: Effects, engines: Engine[]): Promise<number> {
   const { values, positionals } = parse(args, { profiles: { type: 'string', multiple: true } });
@@ -29,24 +29,24 @@ export async function certCommand(args: string[], effects: Effects, engines: Eng
   if (tables.length === 0) throw new CliError(`no lake at ${ctx.lake}: run certhunt ingest first`);
   const engine = await huntViews(ctx, await loadProfiles([LIBRARY_PROFILES, ...(values.profiles ?? [])]));
   const conn = engine.conn;
-  const [cert] = await queryJson(conn, `SELECT * EXCLUDE (der) FROM hunt.certificates WHERE lower(sha256) = ${lit(hex)} OR lower(sha1) = ${lit(hex)} OR cert_id = ${lit(hex)} OR cert_id = ${lit('sha1:' + hex)} LIMIT 1`);
+  const [cert] = await queryJson(conn, `SELECT * EXCLUDE (der) FROM hunt.certificates WHERE lower(sha256) = ${sqlString(hex)} OR lower(sha1) = ${sqlString(hex)} OR cert_id = ${sqlString(hex)} OR cert_id = ${sqlString('sha1:' + hex)} LIMIT 1`);
   if (!cert) throw new CliError(`no certificate ${hex} in the lake`);
   const id = String(cert.cert_id);
   const findings = tables.some((t) => t.layer === 'gold' && t.name === 'findings')
     ? await queryJson(conn, `SELECT hunt_id, score, severity, title, evidence, run_id FROM gold.findings
-        WHERE entity_type = 'certificate' AND entity = ${lit(id)} AND run_id = (SELECT max(run_id) FROM gold.findings) ORDER BY score DESC`)
+        WHERE entity_type = 'certificate' AND entity = ${sqlString(id)} AND run_id = (SELECT max(run_id) FROM gold.findings) ORDER BY score DESC`)
     : [];
   const seen = await queryJson(conn, `SELECT dest_ip, dest_port, list_sort(list(DISTINCT server_name) FILTER (WHERE server_name IS NOT NULL)) AS server_names,
       count(DISTINCT src_ip) AS clients, count(*) AS sessions, min(ts) AS first_seen, max(ts) AS last_seen,
       list_sort(list(DISTINCT source)) AS sources
-    FROM hunt.observations WHERE cert_id = ${lit(id)} GROUP BY dest_ip, dest_port ORDER BY min(ts)`);
+    FROM hunt.observations WHERE cert_id = ${sqlString(id)} GROUP BY dest_ip, dest_port ORDER BY min(ts)`);
   // Same public key (SPKI SHA-256), same subject, or same issuer (other than a self-issued one's).
   const related = await queryJson(conn, `SELECT r.cert_id, r.common_name, r.issuer, r.not_valid_after,
       concat_ws(', ', CASE WHEN r.spki_sha256 = t.spki_sha256 THEN 'same key' END,
                       CASE WHEN r.subject = t.subject THEN 'same subject' END,
                       CASE WHEN r.issuer = t.issuer THEN 'same issuer' END) AS relation
-    FROM hunt.certificates r, (SELECT subject, issuer, spki_sha256 FROM hunt.certificates WHERE cert_id = ${lit(id)}) t
-    WHERE r.cert_id <> ${lit(id)} AND (r.spki_sha256 = t.spki_sha256 OR r.subject = t.subject OR (r.issuer = t.issuer AND r.issuer <> r.subject))
+    FROM hunt.certificates r, (SELECT subject, issuer, spki_sha256 FROM hunt.certificates WHERE cert_id = ${sqlString(id)}) t
+    WHERE r.cert_id <> ${sqlString(id)} AND (r.spki_sha256 = t.spki_sha256 OR r.subject = t.subject OR (r.issuer = t.issuer AND r.issuer <> r.subject))
     ORDER BY (r.spki_sha256 = t.spki_sha256) DESC NULLS LAST, (r.subject = t.subject) DESC, r.cert_id LIMIT 50`);
   if (ctx.format === 'json') {
     effects.stdout(JSON.stringify({ certificate: cert, findings: findings.map((f) => ({ ...f, evidence: JSON.parse(String(f.evidence)) as unknown })), seen, related }, null, 2) + '\n');

@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { Allowlist, type HuntConfig } from './config.js';
 import type { Hunt, Severity } from './hunt.js';
 import { huntSelect, HuntRunError, withHuntPath, type HuntRow } from './runner.js';
+import { sqlString } from '../lake/schema.js';
 
 /**
  * A hunt run: every hunt over the `hunt.*` views, the allowlists applied to every finding,
@@ -45,8 +46,7 @@ const T = {
   ipScores: '__certhunt_ip_scores',
 } as const;
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const list = (xs: string[]) => `CAST([${xs.map(lit).join(', ')}] AS VARCHAR[])`;
+const list = (xs: string[]) => `CAST([${xs.map(sqlString).join(', ')}] AS VARCHAR[])`;
 
 /** A name as the domain allowlist compares it: lower case, no `*.`, no trailing dot. */
 const norm = (x: string) => `regexp_replace(regexp_replace(lower(${x}), '^\\*\\.', ''), '\\.$', '')`;
@@ -109,7 +109,7 @@ async function allowedAddresses(conn: DuckDBConnection, allow: Allowlist): Promi
   // The stream must end before the connection runs anything else.
   const hit: string[] = [];
   for await (const rows of result.yieldRows()) for (const r of rows) if (allow.ip(String(r[0]))) hit.push(String(r[0]));
-  for (let i = 0; i < hit.length; i += 1000) await conn.run(`INSERT INTO ${T.allowIp} VALUES ${hit.slice(i, i + 1000).map((ip) => `(${lit(ip)})`).join(', ')}`);
+  for (let i = 0; i < hit.length; i += 1000) await conn.run(`INSERT INTO ${T.allowIp} VALUES ${hit.slice(i, i + 1000).map((ip) => `(${sqlString(ip)})`).join(', ')}`);
 }
 
 /** (entity_type, entity) pairs the allowlists cover; the same rules as `Allowlist` in config.ts. */
@@ -147,15 +147,15 @@ async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<
  */
 async function score(conn: DuckDBConnection, config: HuntConfig): Promise<void> {
   const w = Object.entries(config.weights);
-  const weight = w.length ? `CASE hunt_id ${w.map(([id, x]) => `WHEN ${lit(id)} THEN ${x}`).join(' ')} ELSE 1 END` : '1';
+  const weight = w.length ? `CASE hunt_id ${w.map(([id, x]) => `WHEN ${sqlString(id)} THEN ${x}`).join(' ')} ELSE 1 END` : '1';
   const t = config.thresholds;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.ipScores} AS
     SELECT ${host('entity')} AS entity, hunt_id, max(score) AS score FROM ${T.findings} WHERE entity_type = 'ip' GROUP BY ALL`);
   const hunts = (await conn.runAndReadAll(`SELECT DISTINCT hunt_id FROM ${T.findings} WHERE entity_type = 'certificate' ORDER BY 1`)).getRows().map((r) => String(r[0]));
   for (const h of hunts) {
     await conn.run(`INSERT INTO ${T.ipScores}
-      SELECT o.dest_ip, ${lit(h)}, max(f.score) FROM hunt.base_observations o
-        JOIN (SELECT entity, score FROM ${T.findings} WHERE entity_type = 'certificate' AND hunt_id = ${lit(h)}) f ON f.entity = o.cert_id
+      SELECT o.dest_ip, ${sqlString(h)}, max(f.score) FROM hunt.base_observations o
+        JOIN (SELECT entity, score FROM ${T.findings} WHERE entity_type = 'certificate' AND hunt_id = ${sqlString(h)}) f ON f.entity = o.cert_id
         ANTI JOIN ${T.allowIp} a ON a.ip = o.dest_ip
       WHERE o.dest_ip IS NOT NULL GROUP BY 1`);
   }
@@ -163,7 +163,7 @@ async function score(conn: DuckDBConnection, config: HuntConfig): Promise<void> 
   // bits of a HUGEINT) so that it can spill; a list per entity could not. Over 120 hunts, lists.
   const all = (await conn.runAndReadAll(`SELECT DISTINCT hunt_id FROM ${T.findings} ORDER BY 1`)).getRows().map((r) => String(r[0]));
   const bits = all.length <= 120;
-  const bit = all.length === 0 ? 'CAST(0 AS HUGEINT)' : `CASE hunt_id ${all.map((h, i) => `WHEN ${lit(h)} THEN CAST(1 AS HUGEINT) << ${i}`).join(' ')} END`;
+  const bit = all.length === 0 ? 'CAST(0 AS HUGEINT)' : `CASE hunt_id ${all.map((h, i) => `WHEN ${sqlString(h)} THEN CAST(1 AS HUGEINT) << ${i}`).join(' ')} END`;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${T.risk} AS
     WITH per AS (SELECT 'certificate' AS entity_type, entity, hunt_id, score FROM ${T.findings} WHERE entity_type = 'certificate'
                  UNION ALL SELECT 'ip', entity, hunt_id, max(score) FROM ${T.ipScores} GROUP BY ALL),

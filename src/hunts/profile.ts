@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { HuntError } from './hunt.js';
+import { sqlString } from '../lake/schema.js';
 
 /**
  * Known C2 and red-team default certificates as data (`profiles/*.yaml`): matched by exact DN,
@@ -81,24 +82,23 @@ export async function loadProfiles(dirs: string[]): Promise<Profile[]> {
   return out;
 }
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** SQL: the id of the first profile a certificate row (alias `c`) matches, else NULL. */
 export function profileCase(profiles: Profile[], alias = 'c'): string {
   if (profiles.length === 0) return 'CAST(NULL AS VARCHAR)';
-  const arms = profiles.map((p) => `WHEN ${p.match.map((m) => `(${conditions(m, alias).join(' AND ')})`).join(' OR ')} THEN ${lit(p.id)}`);
+  const arms = profiles.map((p) => `WHEN ${p.match.map((m) => `(${conditions(m, alias).join(' AND ')})`).join(' OR ')} THEN ${sqlString(p.id)}`);
   return `CASE ${arms.join(' ')} END`;
 }
 
 function conditions(m: Match, alias: string): string[] {
   const conds: string[] = [];
-  if (m.subject !== undefined) conds.push(`${alias}.subject = ${lit(m.subject)}`);
-  if (m.issuer !== undefined) conds.push(`${alias}.issuer = ${lit(m.issuer)}`);
-  if (m.serial !== undefined) conds.push(`lower(${alias}.serial) = ${lit(m.serial)}`);
-  if (m.sha1 !== undefined) conds.push(`lower(${alias}.sha1) = ${lit(m.sha1)}`);
-  if (m.sha256 !== undefined) conds.push(`lower(${alias}.sha256) = ${lit(m.sha256)}`);
-  if (m.subject_regex !== undefined) conds.push(`regexp_full_match(coalesce(${alias}.subject, ''), ${lit(m.subject_regex)})`);
-  if (m.issuer_regex !== undefined) conds.push(`regexp_full_match(coalesce(${alias}.issuer, ''), ${lit(m.issuer_regex)})`);
+  if (m.subject !== undefined) conds.push(`${alias}.subject = ${sqlString(m.subject)}`);
+  if (m.issuer !== undefined) conds.push(`${alias}.issuer = ${sqlString(m.issuer)}`);
+  if (m.serial !== undefined) conds.push(`lower(${alias}.serial) = ${sqlString(m.serial)}`);
+  if (m.sha1 !== undefined) conds.push(`lower(${alias}.sha1) = ${sqlString(m.sha1)}`);
+  if (m.sha256 !== undefined) conds.push(`lower(${alias}.sha256) = ${sqlString(m.sha256)}`);
+  if (m.subject_regex !== undefined) conds.push(`regexp_full_match(coalesce(${alias}.subject, ''), ${sqlString(m.subject_regex)})`);
+  if (m.issuer_regex !== undefined) conds.push(`regexp_full_match(coalesce(${alias}.issuer, ''), ${sqlString(m.issuer_regex)})`);
   if (m.self_issued !== undefined) conds.push(`coalesce(${alias}.self_issued, ${alias}.subject = ${alias}.issuer, false) = ${m.self_issued}`);
   return conds;
 }

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Hunt } from './hunt.js';
+import { sqlString } from '../lake/schema.js';
 
 /**
  * Running hunts over the `hunt.*` views (src/hunts/views.ts): each hunt's SQL returns one row
@@ -26,7 +27,6 @@ export class HuntRunError extends Error {
   }
 }
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
  * The hunt's SQL normalised: `entity` (text), `score` (the row's own, clamped to 0–100, or the
@@ -46,8 +46,8 @@ export async function huntSelect(conn: DuckDBConnection, hunt: Hunt): Promise<st
   const score = has('score') ? `CASE WHEN isfinite(CAST(h.score AS DOUBLE)) THEN greatest(0, least(100, CAST(h.score AS DOUBLE))) ELSE ${hunt.score} END` : String(hunt.score);
   return `SELECT CAST(h.entity AS VARCHAR) AS entity, CAST(${score} AS DOUBLE) AS score,
       ${ts('first_seen')} AS first_seen, ${ts('last_seen')} AS last_seen, CAST(to_json(h) AS VARCHAR) AS evidence,
-      ${lit(hunt.id)} AS hunt_id, ${lit(hunt.entity)} AS entity_type, ${lit(hunt.severity)} AS severity, ${lit(hunt.title)} AS title,
-      CAST([${hunt.attack.map(lit).join(', ')}] AS VARCHAR[]) AS attack
+      ${sqlString(hunt.id)} AS hunt_id, ${sqlString(hunt.entity)} AS entity_type, ${sqlString(hunt.severity)} AS severity, ${sqlString(hunt.title)} AS title,
+      CAST([${hunt.attack.map(sqlString).join(', ')}] AS VARCHAR[]) AS attack
     FROM (${hunt.sql}) h WHERE h.entity IS NOT NULL`;
 }
 

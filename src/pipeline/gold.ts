@@ -1,5 +1,6 @@
 import type { Outcome } from '../lake/commit.js';
 import type { Lake } from './lake.js';
+import { sqlString } from '../lake/schema.js';
 
 /**
  * Gold: each hunt run appends its findings (`gold.findings`, one row per hunt and entity) and
@@ -9,7 +10,7 @@ import type { Lake } from './lake.js';
  */
 export const FINDING_COLUMNS: [string, string][] = [
   ['run_id', 'VARCHAR'], ['hunt_id', 'VARCHAR'], ['entity_type', 'VARCHAR'], ['entity', 'VARCHAR'], ['score', 'DOUBLE'],
-  ['severity', 'VARCHAR'], ['title', 'VARCHAR'], ['attack', 'VARCHAR[]'], ['evidence', 'VARCHAR'], ['first_seen', 'VARCHAR'], ['last_seen', 'VARCHAR'],
+  ['severity', 'VARCHAR'], ['title', 'VARCHAR'], ['attack', 'VARCHAR[]'], ['evidence', 'VARCHAR'], ['first_seen', 'TIMESTAMPTZ'], ['last_seen', 'TIMESTAMPTZ'],
 ];
 
 export const RISK_COLUMNS: [string, string][] = [
@@ -18,13 +19,11 @@ export const RISK_COLUMNS: [string, string][] = [
 
 /** `relation`: a table or query with the columns above but `run_id`. */
 async function append(lake: Lake, name: string, columns: [string, string][], relation: string, runId: string, runAt: number): Promise<Outcome | undefined> {
-  const cols = columns.map(([n, t]) => (n === 'run_id' ? `CAST(${lit(runId)} AS VARCHAR) AS run_id` : `CAST(${n} AS ${t === 'VARCHAR' && (n === 'first_seen' || n === 'last_seen') ? 'TIMESTAMPTZ' : t}) AS ${n}`));
+  const cols = columns.map(([n, t]) => (n === 'run_id' ? `CAST(${sqlString(runId)} AS VARCHAR) AS run_id` : `CAST(${n} AS ${t}) AS ${n}`));
   const q = `SELECT ${cols.join(', ')}, make_timestamptz(${Math.round(runAt * 1000)}::BIGINT) AS run_at FROM ${relation}`;
   const table = await lake.table('gold', name);
   return table.append(q, { txn: { appId: `hunt-run:${runId}`, version: 0 }, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
 }
-
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export async function writeHuntRun(
   lake: Lake,

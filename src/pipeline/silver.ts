@@ -1,4 +1,4 @@
-import { quoteIdent } from '../lake/schema.js';
+import { quoteIdent, sqlString } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
 import type { Lake } from './lake.js';
@@ -144,7 +144,7 @@ function certificateBatch(bronzeSql: string, source: string, silverSql: string |
           QUALIFY row_number() OVER (PARTITION BY cert_id ORDER BY __score DESC, ts DESC NULLS LAST) = 1)
     SELECT c.cert_id, ${cols.join(', ')},
            ${msToTimestamp('c.__first')} AS first_seen, ${msToTimestamp('c.__last')} AS last_seen,
-           [${quoteLiteral(source)}] AS sources
+           [${sqlString(source)}] AS sources
     FROM c`;
 }
 
@@ -181,7 +181,7 @@ async function appendObservations(obs: DeltaTable, bronzeSql: string, source: st
   // cert_id joins a sighting to silver.certificates whatever the source logged of the leaf.
   const certId = `coalesce(lower(b.obs.cert_sha256), 'sha1:' || lower(b.obs.cert_sha1)${fuids ? ', f.cert_id' : ''})`;
   const join = fuids ? ` LEFT JOIN (${fuids}) f ON f.fuid = b.obs.chain_fuids[1]` : '';
-  const sql = `SELECT ${cols.join(', ')}, ${certId} AS cert_id, ${quoteLiteral(source)} AS source, b._source, b._source_pos, b._ingest_id FROM (${bronzeSql}) b${join} WHERE b.kind = 'observation'`;
+  const sql = `SELECT ${cols.join(', ')}, ${certId} AS cert_id, ${sqlString(source)} AS source, b._source, b._source_pos, b._ingest_id FROM (${bronzeSql}) b${join} WHERE b.kind = 'observation'`;
   const out = await obs.append(sql, { txn, mergeSchema: true, createIfMissing: { from: `SELECT * FROM (${sql}) LIMIT 0` } });
   return out.status === 'committed' ? Number((await lastMetrics(obs)).numOutputRows ?? 0) : 0;
 }
@@ -199,8 +199,4 @@ async function markConsumed(table: DeltaTable, appId: string, version: number): 
 async function lastMetrics(table: DeltaTable): Promise<Record<string, string>> {
   const [h] = await table.history(1);
   return (h?.commitInfo.operationMetrics as Record<string, string>) ?? {};
-}
-
-function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
