@@ -1,28 +1,13 @@
 /**
  * Byte building and seeded randomness shared by the tests that make packets, TLS records and
- * mutations by hand. Written independently of src/, so tests do not check the code with itself.
+ * mutations by hand, independent of the parsers under test.
  */
-export type Bytes = Uint8Array;
+import type { Bytes } from '../../src/demo/bytes.js';
 
-export function cat(...parts: Bytes[]): Bytes {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Bytes from numbers, each taken modulo 256. */
-export const u8 = (...xs: number[]): Bytes => Uint8Array.from(xs);
-export const u16 = (v: number): Bytes => u8(v >> 8, v & 0xff);
-export const u24 = (v: number): Bytes => u8(v >> 16, (v >> 8) & 0xff, v & 0xff);
+// The byte builders are the demo's (src/demo/bytes.ts): like these tests, it builds packets and
+// TLS records from the RFCs, never through src/net's parsers.
+export { cat, u8, u16, u24, vec8, vec16, vec24, type Bytes } from '../../src/demo/bytes.js';
 export const ascii = (s: string): Bytes => Uint8Array.from(Buffer.from(s, 'latin1'));
-/** TLS vectors: the bytes behind a 1-, 2- or 3-byte length. */
-export const vec8 = (b: Bytes): Bytes => cat(u8(b.length), b);
-export const vec16 = (b: Bytes): Bytes => cat(u16(b.length), b);
-export const vec24 = (b: Bytes): Bytes => cat(u24(b.length), b);
 
 /** mulberry32: small, seeded, good enough to pick bytes and positions. */
 export function prng(seed: number): () => number {

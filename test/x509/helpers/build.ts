@@ -5,17 +5,11 @@
  */
 import * as crypto from 'node:crypto';
 
-export type Bytes = Uint8Array;
+import { cat, type Bytes } from '../../helpers/bytes.js';
 
-function concat(parts: readonly Bytes[]): Bytes {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export type { Bytes };
+
+const concat = (parts: readonly Bytes[]): Bytes => cat(...parts);
 
 export function lengthBytes(n: number): Bytes {
   if (n < 0x80) return Uint8Array.of(n);
