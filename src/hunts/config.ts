@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { isMap, parseDocument } from 'yaml';
-import { HuntError, SEVERITIES, type Severity } from './hunt.js';
+import { HuntError, type Severity } from './hunt.js';
 
 /**
  * Scoring weights, severity thresholds and allowlists: a YAML file the analyst owns
@@ -91,20 +91,20 @@ function parseCidr(s: string): { ip: string; prefix: number; family: 'ipv4' | 'i
   return { ip, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
 }
 
-/** The allowlist as predicates (node:net BlockList does the CIDR matching). */
+/**
+ * What of the allowlist SQL cannot do by itself (src/hunts/findings.ts applies the rest): CIDR
+ * matching, by node:net's BlockList, and the domains as they are compared.
+ */
 export class Allowlist {
   private readonly blocks = new BlockList();
-  private readonly fingerprints: Set<string>;
-  private readonly issuers: Set<string>;
-  private readonly domains: string[];
+  /** No `*.`, no trailing dot: `x.com` covers x.com and its subdomains. */
+  readonly domains: string[];
 
   constructor(list: HuntConfig['allowlist']) {
     for (const s of list.ips) {
       const c = parseCidr(s)!;
       this.blocks.addSubnet(c.ip, c.prefix, c.family);
     }
-    this.fingerprints = new Set(list.fingerprints);
-    this.issuers = new Set(list.issuers);
     this.domains = list.domains.map((d) => d.replace(/^\*\./, '').replace(/\.$/, ''));
   }
 
@@ -113,41 +113,4 @@ export class Allowlist {
     const v = isIP(ip);
     return v !== 0 && this.blocks.check(ip, v === 4 ? 'ipv4' : 'ipv6');
   }
-
-  fingerprint(hex: string | null | undefined): boolean {
-    return !!hex && this.fingerprints.has(hex.toLowerCase());
-  }
-
-  issuer(dn: string | null | undefined): boolean {
-    return !!dn && this.issuers.has(dn);
-  }
-
-  /** The domains as compared: no `*.`, no trailing dot. */
-  domainList(): string[] {
-    return [...this.domains];
-  }
-
-  /** `a.b.x.com`, `x.com` and `*.x.com` are covered by `x.com` (or `*.x.com`) in the list. */
-  domain(name: string | null | undefined): boolean {
-    if (!name) return false;
-    const n = name.toLowerCase().replace(/^\*\./, '').replace(/\.$/, '');
-    return this.domains.some((d) => n === d || n.endsWith('.' + d));
-  }
 }
-
-/** Noisy-OR of weighted scores: independent signals add up without passing 100. */
-export function combine(scores: { hunt: string; score: number }[], weights: Record<string, number>): number {
-  let keep = 1;
-  for (const s of scores) keep *= 1 - Math.min(1, ((weights[s.hunt] ?? 1) * s.score) / 100);
-  return Math.round((1 - keep) * 1000) / 10;
-}
-
-export function severityOf(score: number, thresholds: HuntConfig['thresholds']): Severity {
-  if (score >= thresholds.critical) return 'critical';
-  if (score >= thresholds.high) return 'high';
-  if (score >= thresholds.medium) return 'medium';
-  if (score >= thresholds.low) return 'low';
-  return 'info';
-}
-
-export { SEVERITIES };

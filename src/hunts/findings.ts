@@ -112,7 +112,10 @@ async function allowedAddresses(conn: DuckDBConnection, allow: Allowlist): Promi
   for (let i = 0; i < hit.length; i += 1000) await conn.run(`INSERT INTO ${T.allowIp} VALUES ${hit.slice(i, i + 1000).map((ip) => `(${sqlString(ip)})`).join(', ')}`);
 }
 
-/** (entity_type, entity) pairs the allowlists cover; the same rules as `Allowlist` in config.ts. */
+/**
+ * (entity_type, entity) pairs the allowlists cover: a fingerprint, an issuer, every name under an
+ * allowlisted domain, or every address it was served from in the IP list (certhunt.example.yaml).
+ */
 async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<void> {
   const a = config.allowlist;
   const allow = new Allowlist(a);
@@ -122,7 +125,7 @@ async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<
   await allowedAddresses(conn, allow);
   const fps = list(a.fingerprints);
   const issuers = list(a.issuers);
-  const domains = list(allow.domainList());
+  const domains = list(allow.domains);
   const domainOk = (x: string) => `len(list_intersect(${suffixes(norm(x))}, ${domains})) > 0`;
   await conn.run(`INSERT INTO ${T.allowed}
     WITH c AS (SELECT c.cert_id, c.sha1, c.sha256, c.issuer, list_filter(list_concat([c.common_name], c.subject_alternative_names), x -> x IS NOT NULL) AS names
@@ -141,7 +144,7 @@ async function allowlisted(conn: DuckDBConnection, config: HuntConfig): Promise<
 
 /**
  * Per certificate and per destination IP: the noisy-OR of the best weighted score of each hunt
- * (config.ts `combine`). An address's share comes hunt by hunt, one pass over the sightings
+ * (1 - Π(1 - weight × score / 100), to one decimal). An address's share comes hunt by hunt, one pass over the sightings
  * joined to that hunt's certificates: the join's table is one hunt's findings, never the
  * product of all findings and all sightings.
  */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Allowlist, combine, configFrom, loadConfig, severityOf } from '../../src/hunts/config.js';
+import { configFrom, loadConfig } from '../../src/hunts/config.js';
+import { AllowRules, combine, severityOf } from './rules.js';
 
 test('the shipped example config is valid', async () => {
   const c = await loadConfig(new URL('../../certhunt.example.yaml', import.meta.url).pathname);
@@ -19,7 +20,7 @@ test('combined scores: noisy-OR of weighted scores, never past 100', () => {
 });
 
 test('allowlists: domains cover subdomains, wildcards their base, CIDRs both families', () => {
-  const a = new Allowlist({ fingerprints: ['6ece5ece4192683d2d84e25b0ba7e04f9cb7eb7c'], domains: ['*.x.com', 'corp.example'], ips: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'], issuers: ['CN=Corp CA'] });
+  const a = new AllowRules({ fingerprints: ['6ece5ece4192683d2d84e25b0ba7e04f9cb7eb7c'], domains: ['*.x.com', 'corp.example'], ips: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'], issuers: ['CN=Corp CA'] });
   assert.deepEqual(['x.com', 'a.x.com', 'a.b.x.com', '*.x.com', 'evilx.com', 'x.com.evil.net', 'corp.example', 'www.corp.example'].map((d) => a.domain(d)), [true, true, true, true, false, false, true, true]);
   assert.deepEqual(['10.1.2.3', '11.0.0.1', '2001:db8::1', '2001:db9::1', '192.0.2.7', '192.0.2.8', 'not-an-ip'].map((ip) => a.ip(ip)), [true, false, true, false, true, false, false]);
   assert.equal(a.fingerprint('6ECE5ECE4192683D2D84E25B0BA7E04F9CB7EB7C'), true);
