@@ -12,7 +12,7 @@ import { eveLines } from './eve.js';
 import { BASIS, MIX, type KindId } from './mix.js';
 import { writeSilverParquet } from './parquet.js';
 import { SCALE_DAYS, SCALE_START, ScaleModel, type ScaleSession } from './scale.js';
-import { FileSink } from './sink.js';
+import { FileSink } from '../pipeline/sink.js';
 import { zeekSessionLines } from './zeek.js';
 
 export const GENERATE_FORMATS = ['zeek-json', 'zeek-tsv', 'eve', 'pcap', 'pcapng', 'parquet'] as const;

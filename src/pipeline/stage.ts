@@ -1,9 +1,10 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqlString } from '../lake/schema.js';
+import { FileSink } from './sink.js';
 
 /**
  * Records from JS reach DuckDB through a newline-delimited JSON file: JSON.stringify is the
@@ -12,44 +13,29 @@ import { sqlString } from '../lake/schema.js';
  */
 export class Stage {
   readonly file: string;
-  private readonly out: WriteStream;
+  private readonly sink: FileSink;
   rows = 0;
   /** Longest row staged, in UTF-16 units. */
   private longest = 0;
   private closed = false;
-  private pending: string[] = [];
-  private pendingBytes = 0;
 
   constructor(dir = tmpdir()) {
     this.file = join(dir, `certhunt-stage-${randomUUID()}.ndjson`);
-    this.out = createWriteStream(this.file, { highWaterMark: 4 << 20 });
+    this.sink = new FileSink(this.file);
   }
 
   /** Write one row; resolves when the stream can take more (backpressure). */
   async write(row: unknown): Promise<void> {
     this.rows++;
-    // Rows are gathered into ~1 MiB writes: one stream write per row cost 18% of an ingest
-    // (bench/ingest.ts, 1M records).
     const text = JSON.stringify(row);
-    this.pending.push(text);
-    this.pendingBytes += text.length + 1;
     if (text.length > this.longest) this.longest = text.length;
-    if (this.pendingBytes >= 1 << 20) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const text = this.pending.join('\n') + '\n';
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    await this.sink.line(text);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flush();
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await this.sink.close();
   }
 
   /** A query over the staged rows with the given DuckDB column types. */
