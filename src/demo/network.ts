@@ -44,16 +44,13 @@ const TLDS = ['com', 'com', 'com', 'net', 'org', 'io', 'de', 'co.uk'];
 
 /** What threats.ts needs to plant its certificates and sessions into the same world. */
 export interface World {
-  rng: Rng;
-  pki: Pki;
   start: number;
-  certs: Record<string, Issued>;
+  /** The sessions so far, per sensor. */
   sessions: Record<SensorName, SessionSpec[]>;
-  dns: Record<SensorName, DnsQuery[]>;
   publicCa: Issued;
   clientsOf(sensor: SensorName): string[];
   /** One TLS session; DNS lookup first when there is a name. */
-  session(sensor: SensorName, s: Omit<SessionSpec, 'cipher'> & { cipher?: number }, resolve?: boolean): void;
+  session(sensor: SensorName, s: Omit<SessionSpec, 'cipher'> & { cipher?: number }): void;
   issue(label: string, spec: CertSpec): Promise<Issued>;
 }
 
@@ -69,13 +66,13 @@ export async function makeNetwork(seed: number): Promise<DemoData> {
   const issue = async (label: string, spec: CertSpec) => (certs[label] = await pki.issue(label, spec));
   const clientsOf = (s: SensorName) => Array.from({ length: SENSORS[s].clients }, (_, i) => `${SENSORS[s].subnet}.${10 + i}`);
   let port = 49152;
-  const session: World['session'] = (sensor, s, resolve = true) => {
+  const session: World['session'] = (sensor, s) => {
     const leaf = s.chain[0] ? certs[s.chain[0]] : undefined;
     const ec = leaf?.spec.key.type === 'ec';
     const cipher = s.cipher ?? ((s.version ?? 'TLSv12') === 'TLSv13' ? 0x1301 : ec ? 0xc02b : 0xc02f);
     const validation_status = leaf ? validation(leaf, s.ts) : undefined;
     sessions[sensor].push({ ...s, cipher, client: { ip: s.client.ip, port: s.client.port || (port = port >= 65000 ? 49152 : port + 1) }, ...(validation_status ? { validation_status } : {}) });
-    if (resolve && s.sni) dns[sensor].push({ ts: s.ts - 40, client: s.client.ip, resolver: `${SENSORS[sensor].subnet}.2`, query: s.sni, answers: [s.server.ip], ttl: 300 });
+    if (s.sni) dns[sensor].push({ ts: s.ts - 40, client: s.client.ip, resolver: `${SENSORS[sensor].subnet}.2`, query: s.sni, answers: [s.server.ip], ttl: 300 });
   };
 
   // What the sensors' OpenSSL says of a chain: they trust the two public roots and the company's.
@@ -162,7 +159,7 @@ export async function makeNetwork(seed: number): Promise<DemoData> {
     }
   }
 
-  const world: World = { rng, pki, start, certs, sessions, dns, publicCa: nwCa, clientsOf, session, issue };
+  const world: World = { start, sessions, publicCa: nwCa, clientsOf, session, issue };
   const threats = await plantThreats(world);
 
   const certificates = Object.fromEntries(Object.entries(certs).map(([k, v]) => [k, v.der]));
