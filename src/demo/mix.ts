@@ -12,7 +12,8 @@
  *   internal: its services under the company CA, on 10.10/16; 10% of the browsing each in the
  *   demo, less here where the population is large.
  * - appliance: its self-signed printers and iLOs.
- * - the rest: one kind per shape threats.ts plants, with the hunt meant to find it. The demo
+ * - the rest: one kind per shape threats.ts plants, with the hunt meant to find it; three of
+ *   them are on the generated SSL Blacklist too, as the demo's malware certificates are. The demo
  *   plants one of each among ~150 certificates (14%) and ~15% of its sessions; at scale they
  *   are a few per cent of both, as a hunter would rather meet them.
  *
@@ -33,6 +34,8 @@ export interface Kind {
   /** A few certificates take most of the sessions (Zipf by rank), or every one alike. */
   skew: 'zipf' | 'uniform';
   what: string;
+  /** Listed on the generated SSL Blacklist with this reason (every certificate of the kind), as abuse.ch lists C2 servers. */
+  sslbl?: string;
 }
 
 export const MIX = [
@@ -40,13 +43,13 @@ export const MIX = [
   { id: 'partner', certificates: 700, sessions: 700, threat: false, skew: 'zipf', what: 'partner portals under a public CA, in no top list' },
   { id: 'internal', certificates: 600, sessions: 900, threat: false, skew: 'zipf', what: 'internal services under the corporate CA' },
   { id: 'appliance', certificates: 300, sessions: 200, threat: false, skew: 'uniform', what: 'self-signed appliances (printers, iLO, NAS)' },
-  { id: 'c2-cobalt-strike', certificates: 15, sessions: 12, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: "Cobalt Strike's default keystore (its DN and serial; expired 2025)" },
+  { id: 'c2-cobalt-strike', certificates: 15, sessions: 12, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: "Cobalt Strike's default keystore (its DN and serial; expired 2025)", sslbl: 'Cobalt Strike C&C' },
   { id: 'c2-covenant', certificates: 15, sessions: 12, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: 'Covenant listener default: CN=Covenant, no SANs' },
   { id: 'c2-empire', certificates: 15, sessions: 12, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: 'Empire: subject and issuer C=US' },
   { id: 'c2-poshc2', certificates: 15, sessions: 12, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: "PoshC2's default DN" },
   { id: 'c2-metasploit', certificates: 25, sessions: 18, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: 'Metasploit-shaped subject: random host, capitalised names, two-letter state' },
-  { id: 'c2-sliver', certificates: 25, sessions: 18, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: 'Sliver-shaped subject with street and postal code' },
-  { id: 'random-short-cn', certificates: 40, sessions: 30, threat: true, hunt: 'high-entropy-short-names', skew: 'uniform', what: 'short subject, random common name' },
+  { id: 'c2-sliver', certificates: 25, sessions: 18, threat: true, hunt: 'default-c2-certificate', skew: 'uniform', what: 'Sliver-shaped subject with street and postal code', sslbl: 'Sliver C&C' },
+  { id: 'random-short-cn', certificates: 40, sessions: 30, threat: true, hunt: 'high-entropy-short-names', skew: 'uniform', what: 'short subject, random common name', sslbl: 'Dridex C&C' },
   { id: 'ip-cn', certificates: 30, sessions: 22, threat: true, hunt: 'ip-as-common-name', skew: 'uniform', what: 'the server named by its own address' },
   { id: 'random-fields', certificates: 25, sessions: 19, threat: true, hunt: 'random-subject-fields', skew: 'uniform', what: 'generated organisation and locality' },
   { id: 'weak', certificates: 30, sessions: 22, threat: true, hunt: 'weak-key-or-signature', skew: 'uniform', what: 'RSA 1024 with a SHA-1 signature' },

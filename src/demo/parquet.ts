@@ -6,14 +6,19 @@
  * send), each parsed with our parser as ingest would; first_seen and last_seen come from the
  * sessions that carried it, null for one never sent in clear.
  *
+ * Certificates are made once, in index order. A session names its certificates by index and
+ * DuckDB joins their fingerprints in: rebuilding a DER per session to hash it (what the log
+ * writers do, through a cache that misses when millions of certificates are drawn from) cost
+ * most of a large run. The session columns that depend on the hellos come from a cache keyed
+ * by what they depend on (sessions.ts Hellos), the same facts the log writers use.
+ *
  * Memory stays bounded at any size: rows go from JS to DuckDB through NDJSON parts of at most
  * PART_ROWS rows (src/pipeline/stage.ts, written with backpressure), each turned into a
- * Parquet part and deleted, and the parts are then read into the one output file. DuckDB
- * keeps insertion order here (the engine's default does not), so one seed gives the same rows
- * in the same order, and the same bytes.
+ * Parquet part (while JS stages the next) and deleted, and the parts are then read into the
+ * one output file. Row numbers staged with the rows put them back in order, so one seed gives
+ * the same rows in the same order, and the same bytes.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { sqlString } from '../lake/schema.js';
@@ -22,19 +27,38 @@ import { Stage } from '../pipeline/stage.js';
 import { shannonEntropy } from '../sources/certfile.js';
 import { registeredDomain } from '../sources/domain.js';
 import { parseCertificate } from '../x509/index.js';
-import { Lru } from './lru.js';
-import type { ScaleModel } from './scale.js';
-import { CERTIFICATE_CACHE, eachSession, type SessionStream } from './sessions.js';
+import { CA_NAMES, type ScaleModel, type ScaleSession } from './scale.js';
+import { Hellos, sessionUid } from './sessions.js';
+import { CIPHER_NAMES } from './tls.js';
 
 /** Rows per NDJSON part: ~0.5 GB of NDJSON at most on disk at a time. */
 export const PART_ROWS = 1_000_000;
 
-/** What the certificates' rows are staged as: the source record's columns less what only a log has. */
+/** What the certificates' rows are staged as: the source record's columns less what only a log has, with their index. */
 const CERT_STAGED: [string, string][] = [['cert_id', 'VARCHAR'], ...CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_cert'].includes(n))];
-/** Staged with their position, which pairs them with their seen times. */
 const CERT_STAGED_ROWS: [string, string][] = [['row', 'BIGINT'], ...CERT_STAGED];
-const OBS_STAGED: [string, string][] = [...OBS_FIELDS.filter(([n]) => n !== 'chain_fuids'), ['cert_id', 'VARCHAR'], ['source', 'VARCHAR']];
-const TIMES = new Set(['ts', 'not_valid_before', 'not_valid_after']);
+/** A session's row as staged: its position, what it carries itself, and its certificates by index. */
+const OBS_STAGED: [string, string][] = [
+  ['row', 'BIGINT'], ['ts', 'DOUBLE'], ['uid', 'VARCHAR'], ['src_ip', 'VARCHAR'], ['src_port', 'INTEGER'], ['dest_ip', 'VARCHAR'], ['dest_port', 'INTEGER'],
+  ['server_name', 'VARCHAR'], ['tls_version', 'VARCHAR'], ['cipher', 'VARCHAR'], ['ja3', 'VARCHAR'], ['ja3s', 'VARCHAR'], ['ja4', 'VARCHAR'],
+  ['leaf', 'BIGINT'], ['ca', 'BIGINT'], ['established', 'BOOLEAN'],
+];
+/** observations.parquet's columns in silver's order, from the staged row `o` and the joined certificates `leaf` and `ca`. */
+const OBS_OUT: [string, string][] = [
+  ...OBS_FIELDS.filter(([n]) => n !== 'chain_fuids').map(([n]): [string, string] => {
+    switch (n) {
+      case 'ts': return [n, msToTimestamp('o.ts')];
+      case 'cert_sha256': return [n, 'leaf.sha256'];
+      case 'cert_sha1': return [n, 'leaf.sha1'];
+      case 'chain_sha256': return [n, 'CASE WHEN leaf.sha256 IS NULL THEN []::VARCHAR[] WHEN ca.sha256 IS NULL THEN [leaf.sha256] ELSE [leaf.sha256, ca.sha256] END'];
+      case 'validation_status': case 'rdns': case 'country': case 'subject': case 'issuer': return [n, 'CAST(NULL AS VARCHAR)'];
+      default: return [n, `o."${n}"`];
+    }
+  }),
+  ['cert_id', 'leaf.sha256'],
+  ['source', "'generate'"],
+];
+const TIMES = new Set(['not_valid_before', 'not_valid_after']);
 const typed = (fields: [string, string][]) => fields.map(([n]) => (TIMES.has(n) ? `${msToTimestamp(`"${n}"`)} AS "${n}"` : `"${n}"`)).join(', ');
 
 export interface ParquetProgress {
@@ -48,10 +72,10 @@ export interface ParquetResult {
   certificates: number;
 }
 
-/** Writes DIR/observations.parquet, then DIR/certificates.parquet (which needs the sessions' times). */
+/** Writes DIR/certificates.parquet and DIR/observations.parquet; `sessions` are the model's, in order. */
 export async function writeSilverParquet(
   model: ScaleModel,
-  stream: SessionStream,
+  sessions: Iterable<ScaleSession>,
   dir: string,
   conn: DuckDBConnection,
   options: { onProgress?: (p: ParquetProgress) => void; partRows?: number } = {},
@@ -63,28 +87,32 @@ export async function writeSilverParquet(
   await fs.mkdir(work, { recursive: true });
   await conn.run('SET preserve_insertion_order = true');
   try {
-    const observations = await writeTable(conn, work, 'observations', OBS_STAGED, observationRows(stream), model.sessionCount, partRows, onProgress);
-    const obsFile = join(dir, 'observations.parquet');
-    await copy(conn, `SELECT ${typed(OBS_STAGED)} FROM read_parquet([${observations.parts.map(sqlString).join(', ')}])`, obsFile, 'observations');
-    await removeAll(observations.parts);
-
     const certs = await writeTable(conn, work, 'certificates', CERT_STAGED_ROWS, certificateRows(model), model.certificateCount + model.caCertificates().length, partRows, onProgress);
+    const obs = await writeTable(conn, work, 'observations', OBS_STAGED, observationRows(model, sessions), model.sessionCount, partRows, onProgress);
     const certParts = `read_parquet([${certs.parts.map(sqlString).join(', ')}])`;
+    const obsParts = `read_parquet([${obs.parts.map(sqlString).join(', ')}])`;
+    await copy(conn, `SELECT ${OBS_OUT.map(([n, e]) => `${e} AS "${n}"`).join(', ')}
+      FROM ${obsParts} o
+      LEFT JOIN (SELECT row, sha256, sha1 FROM ${certParts}) leaf ON leaf.row = o.leaf
+      LEFT JOIN (SELECT row, sha256 FROM ${certParts} WHERE row >= ${model.certificateCount}) ca ON ca.row = o.ca
+      ORDER BY o.row`, join(dir, 'observations.parquet'), 'observations');
+
     // Seen: every certificate of a chain, leaf or CA, at the time of the session that sent it;
     // one narrow row per certificate in certificate order, so that the wide rows are paired
-    // with theirs by position: a hash join's output order is the engine's to choose (it
-    // differed with the number of parts), and sorting the wide rows (DER and all) is costly.
+    // with theirs by position (sorting the wide rows, DER and all, is costly).
     const seenFile = join(work, 'seen.parquet');
     await copy(conn, `SELECT c.row, s.first_seen, s.last_seen
-      FROM (SELECT row, sha256 FROM ${certParts}) c
-      LEFT JOIN (SELECT sha, min(ts) AS first_seen, max(ts) AS last_seen
-                 FROM (SELECT unnest(chain_sha256) AS sha, ts FROM read_parquet(${sqlString(obsFile)})) GROUP BY sha) s ON s.sha = c.sha256
+      FROM (SELECT row FROM ${certParts}) c
+      LEFT JOIN (SELECT row, min(ts) AS first_seen, max(ts) AS last_seen
+                 FROM (SELECT leaf AS row, ts FROM ${obsParts} WHERE leaf IS NOT NULL UNION ALL SELECT ca, ts FROM ${obsParts} WHERE ca IS NOT NULL)
+                 GROUP BY row) s ON s.row = c.row
       ORDER BY c.row`, seenFile, 'observations');
-    await copy(conn, `SELECT ${typed(CERT_STAGED)}, s.first_seen, s.last_seen, ['generate'] AS sources,
+    await removeAll(obs.parts);
+    await copy(conn, `SELECT ${typed(CERT_STAGED)}, ${msToTimestamp('s.first_seen')} AS first_seen, ${msToTimestamp('s.last_seen')} AS last_seen, ['generate'] AS sources,
         length(subject) AS subject_length, length(issuer) AS issuer_length,
         date_diff('second', ${msToTimestamp('not_valid_before')}, ${msToTimestamp('not_valid_after')}) / 86400.0 AS validity_days
       FROM ${certParts} POSITIONAL JOIN read_parquet(${sqlString(seenFile)}) s`, join(dir, 'certificates.parquet'), 'certificates');
-    return { observations: observations.rows, certificates: certs.rows };
+    return { observations: obs.rows, certificates: certs.rows };
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
@@ -109,7 +137,11 @@ async function removeAll(files: string[]): Promise<void> {
   for (const f of files) await fs.rm(f, { force: true });
 }
 
-/** Rows staged as NDJSON and turned into Parquet parts, PART_ROWS at a time (staged values, untyped times). */
+/**
+ * Rows staged as NDJSON and turned into Parquet parts, PART_ROWS at a time (staged values,
+ * untyped times). DuckDB converts a part while JS stages the next: on two cores, the two
+ * overlap instead of taking turns.
+ */
 async function writeTable(
   conn: DuckDBConnection,
   work: string,
@@ -122,19 +154,21 @@ async function writeTable(
 ): Promise<{ rows: number; parts: string[] }> {
   const parts: string[] = [];
   let stage: Stage | null = null;
+  /** The part DuckDB is writing, if any; at most one at a time (one connection). */
+  let converting: Promise<void> | null = null;
   let count = 0;
   const finish = async () => {
     if (!stage) return;
     const s = stage;
     stage = null;
     await s.close();
+    await converting;
     const part = join(work, `${table}-${String(parts.length).padStart(5, '0')}.parquet`);
-    try {
-      await copy(conn, s.select(fields), part, table);
-    } finally {
-      await s.remove();
-    }
     parts.push(part);
+    const done = copy(conn, s.select(fields), part, table).finally(() => s.remove());
+    // Awaited at the next part or the end; until then a failure must not go unhandled.
+    done.catch(() => {});
+    converting = done;
   };
   try {
     for (const row of rows) {
@@ -145,8 +179,10 @@ async function writeTable(
       if (stage.rows >= partRows) await finish();
     }
     await finish();
+    await converting;
   } finally {
     await (stage as Stage | null)?.remove();
+    await (converting as Promise<void> | null)?.catch(() => {});
   }
   // An empty table still has its columns.
   if (parts.length === 0) {
@@ -158,37 +194,34 @@ async function writeTable(
   return { rows: count, parts };
 }
 
-function* observationRows(stream: SessionStream): Generator<Record<string, unknown>> {
-  // SHA-1 of a leaf, by its SHA-256: a session log rarely has it, a generator can say.
-  const sha1 = new Lru<string, string>(CERTIFICATE_CACHE);
-  for (const f of eachSession(stream)) {
-    const s = f.spec;
-    const leaf = f.chainSha256[0] ?? null;
+function* observationRows(model: ScaleModel, sessions: Iterable<ScaleSession>): Generator<Record<string, unknown>> {
+  const hellos = new Hellos();
+  // The CA certificates come after the N in certificates.parquet.
+  const caRow = new Map<string, number>(CA_NAMES.map((n, k) => [n, model.certificateCount + k]));
+  let row = 0;
+  for (const s of sessions) {
+    if (s.chain.length > 2 || (s.chain.length > 0 && s.chain[0] !== `cert/${s.certificate}`) || (s.chain.length === 2 && !caRow.has(s.chain[1]!))) {
+      throw new Error(`session ${row}: chain ${JSON.stringify(s.chain)} is not its certificate and at most a CA`);
+    }
+    const client = hellos.client(s);
     yield {
+      row,
       // Zeek's ssl.log time (the ClientHello), as silver has it from Zeek.
-      ts: f.times.clientHello,
-      uid: f.uid,
+      ts: s.ts + client.offset,
+      uid: sessionUid(row++),
       src_ip: s.client.ip,
       src_port: s.client.port,
       dest_ip: s.server.ip,
       dest_port: s.server.port,
       server_name: s.sni,
-      tls_version: f.version,
-      cipher: f.cipherName,
-      ja3: f.ja3.md5,
-      ja3s: f.ja3s.md5,
-      ja4: f.ja4,
-      cert_sha256: leaf,
-      cert_sha1: leaf === null ? null : sha1.through(leaf, () => createHash('sha1').update(f.ders[0]!).digest('hex')),
-      chain_sha256: f.chainSha256,
-      established: f.established,
-      validation_status: null,
-      rdns: null,
-      country: null,
-      subject: null,
-      issuer: null,
-      cert_id: leaf,
-      source: 'generate',
+      tls_version: s.version ?? 'TLSv12',
+      cipher: CIPHER_NAMES[s.cipher],
+      ja3: client.ja3.md5,
+      ja3s: hellos.server(s).md5,
+      ja4: client.ja4,
+      leaf: s.chain.length > 0 ? s.certificate : null,
+      ca: s.chain.length === 2 ? caRow.get(s.chain[1]!) : null,
+      established: s.established ?? true,
     };
   }
 }

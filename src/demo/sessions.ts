@@ -7,7 +7,7 @@ import type { Endpoint } from '../net/writer.js';
 import { digest } from './bytes.js';
 import { ja3, ja3s, ja4, type Fingerprint } from './fingerprints.js';
 import { Lru } from './lru.js';
-import { CIPHER_NAMES, helloShape, isTls13, isTls13Suite, tlsExchange, type HelloShape, type Mark, type TlsExchange } from './tls.js';
+import { CIPHER_NAMES, clientHelloLength, helloShape, isTls13, isTls13Suite, tlsExchange, type HelloShape, type Mark, type TlsExchange } from './tls.js';
 
 export type { Endpoint };
 
@@ -147,6 +147,9 @@ export function zeekUid(label: string): string {
   return 'C' + Array.from(h.subarray(0, 17), (b) => B62[b % 62]).join('');
 }
 
+/** Session i's uid: every sensor's record of it carries this one. */
+export const sessionUid = (index: number): string => zeekUid(`uid/${index}`);
+
 /** The capture's label for a session: every pseudo-random byte of it derives from this. */
 export const sessionLabel = (index: number) => `session-${index}`;
 
@@ -227,6 +230,36 @@ function certificatesOf(net: Traffic): (name: string) => Uint8Array | undefined 
 }
 
 /**
+ * What a session's hellos give: the ClientHello's shape, JA3 and JA4 and the time its last
+ * packet arrives after the SYN, and the ServerHello's JA3S. Each depends on a few of the
+ * session's fields only (version, client kind, SNI length; version and suite), so each is made
+ * once per combination.
+ */
+export class Hellos {
+  private readonly clients = new Map<string, { hello: HelloShape; ja3: Fingerprint; ja4: string; offset: number }>();
+  private readonly servers = new Map<string, Fingerprint>();
+
+  client(spec: SessionSpec): { hello: HelloShape; ja3: Fingerprint; ja4: string; offset: number } {
+    const key = `${spec.version ?? 'TLSv12'}|${spec.client_kind ?? 'browser'}|${spec.sni === null ? -1 : spec.sni.length}`;
+    let h = this.clients.get(key);
+    if (!h) {
+      const hello = helloShape(spec);
+      // The ClientHello is the first turn after the handshake's three packets (packetOf).
+      const offset = (3 + Math.floor((clientHelloLength(spec) - 1) / MSS)) * PACKET_GAP_MS;
+      this.clients.set(key, (h = { hello, ja3: ja3(hello), ja4: ja4(hello), offset }));
+    }
+    return h;
+  }
+
+  server(spec: SessionSpec): Fingerprint {
+    const key = `${spec.version ?? 'TLSv12'}|${spec.cipher}`;
+    let f = this.servers.get(key);
+    if (!f) this.servers.set(key, (f = ja3s(spec)));
+    return f;
+  }
+}
+
+/**
  * Each session with its facts; `exchange` says whether to build the TLS bytes (the capture
  * needs them) or only the packet times, which depend on the exchange's shape alone and are
  * taken from a cache of shapes: building the bytes (pseudo-random filler, SHA-256 per 32 bytes)
@@ -236,8 +269,7 @@ function* facts(net: Traffic, exchange: boolean): Generator<{ facts: SessionFact
   const certificate = certificatesOf(net);
   const sha256 = new Lru<string, string>(CERTIFICATE_CACHE);
   const offsets = new Lru<string, TimeOffsets>(4096);
-  const hellos = new Map<string, { hello: HelloShape; ja3: Fingerprint; ja4: string }>();
-  const servers = new Map<string, Fingerprint>();
+  const hellos = new Hellos();
   for (const { spec, index: i } of inOrder(net)) {
     check(spec, i);
     const ders = spec.chain.map((name) => {
@@ -251,18 +283,10 @@ function* facts(net: Traffic, exchange: boolean): Generator<{ facts: SessionFact
     const key = shapeKey(spec, ders);
     let o = offsets.get(key);
     if (!o) offsets.set(key, (o = offsetsOf(ex ?? tlsExchange(spec, ders, label))));
-    // helloShape reads the version, the client kind and whether there is an SNI; JA3S the version and suite.
-    const helloKey = `${spec.version ?? 'TLSv12'}|${spec.client_kind ?? 'browser'}|${spec.sni !== null}`;
-    let h = hellos.get(helloKey);
-    if (!h) {
-      const hello = helloShape(spec);
-      hellos.set(helloKey, (h = { hello, ja3: ja3(hello), ja4: ja4(hello) }));
-    }
-    const serverKey = `${spec.version ?? 'TLSv12'}|${spec.cipher}`;
-    let server = servers.get(serverKey);
-    if (!server) servers.set(serverKey, (server = ja3s(spec)));
+    const h = hellos.client(spec);
+    const server = hellos.server(spec);
     const f: SessionFacts = {
-      spec, index: i, uid: zeekUid(`uid/${i}`),
+      spec, index: i, uid: sessionUid(i),
       version: spec.version ?? 'TLSv12', established: spec.established ?? true, resumed: spec.resumed ?? false,
       ders, chainSha256, hello: h.hello, ja3: h.ja3, ja3s: server, ja4: h.ja4,
       cipherName: CIPHER_NAMES[spec.cipher]!,

@@ -183,6 +183,9 @@ function clientHello(s: SessionSpec, label: string): Bytes {
   return records(CONTENT.handshake, handshake(HS.clientHello, body), TLS10);
 }
 
+/** The ClientHello record's length: what its packet times depend on (the label only fills random bytes). */
+export const clientHelloLength = (s: SessionSpec): number => clientHello(s, 'length').length;
+
 function serverHello(s: SessionSpec, label: string): Bytes {
   const exts = serverExtensions(s).map((type) => {
     switch (type) {

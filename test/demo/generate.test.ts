@@ -87,7 +87,7 @@ test('every format is written, with generate.json saying what is in it', () => {
   };
   for (const format of FORMATS) {
     const names = files(out(format));
-    assert.deepEqual(names, [...expected[format], 'generate.json', 'toplist.csv'].sort(), `${format}: the files`);
+    assert.deepEqual(names, [...expected[format], 'generate.json', 'ja3_fingerprints.csv', 'sslblacklist.csv', 'toplist.csv'].sort(), `${format}: the files`);
     for (const f of names) assert.ok(statSync(join(out(format), f)).size > 0, `${format}/${f} is not empty`);
     const m = meta(format);
     const sessions = format.startsWith('pcap') ? M_CAPTURE : M;
@@ -202,6 +202,56 @@ test('parquet: every certificate and session, seen times from the sessions that 
   assert.deepEqual([o!.n, o!.uids, o!.sha1], [M, M, o!.certs], 'observations: one per session, a uid each, SHA-1 with every leaf');
   const [order] = await query(`SELECT bool_and(ts >= prev) AS ordered FROM (SELECT ts, lag(ts, 1, ts) OVER (ORDER BY file_row_number) AS prev FROM read_parquet('${join(out('parquet'), 'observations.parquet')}', file_row_number = true))`);
   assert.equal(order!.ordered, true, 'observations in time order');
+});
+
+test('parquet observations: the facts every log writer derives from the same sessions', async () => {
+  // The Parquet writer names certificates by index and joins their fingerprints in SQL, and
+  // takes hello facts from a cache: held here to eachSession, which the Zeek, eve and capture
+  // writers use, row by row.
+  const model = new ScaleModel({ seed: 7, certificates: N, sessions: M });
+  const rows = await query(`SELECT uid, epoch_ms(ts)::DOUBLE AS ts, src_ip, src_port, dest_ip, dest_port, server_name, tls_version, cipher, ja3, ja3s, ja4,
+      cert_sha256, cert_sha1, chain_sha256, established, cert_id
+    FROM read_parquet('${join(out('parquet'), 'observations.parquet')}', file_row_number = true) ORDER BY file_row_number`);
+  assert.equal(rows.length, M, 'a row per session');
+  let k = 0;
+  for (const f of eachSession(model.stream())) {
+    const s = f.spec;
+    const leaf = f.chainSha256[0] ?? null;
+    const expected = {
+      uid: f.uid, ts: f.times.clientHello, src_ip: s.client.ip, src_port: s.client.port, dest_ip: s.server.ip, dest_port: s.server.port,
+      server_name: s.sni, tls_version: f.version, cipher: f.cipherName, ja3: f.ja3.md5, ja3s: f.ja3s.md5, ja4: f.ja4,
+      cert_sha256: leaf, cert_sha1: leaf === null ? null : createHash('sha1').update(f.ders[0]!).digest('hex'), chain_sha256: f.chainSha256,
+      established: f.established, cert_id: leaf,
+    };
+    assert.deepEqual(rows[k], expected, `session ${k}`);
+    k++;
+  }
+});
+
+test('intel lists: the SSL Blacklist lists every certificate of the listed kinds, and both lists load', async () => {
+  const model = new ScaleModel({ seed: 7, certificates: N, sessions: 0 });
+  const expected = new Map<string, string>();
+  for (const [k, kind] of MIX.entries()) {
+    if (!('sslbl' in kind)) continue;
+    for (let r = 0; r < model.counts[k]!; r++) expected.set(createHash('sha1').update(model.certificateAt(model.indexOf(k, r)).der).digest('hex'), kind.sslbl);
+  }
+  assert.ok(expected.size >= 10, `some certificates are listed (${expected.size})`);
+  const lake = join(dir, 'intel-lake');
+  for (const [file, kind] of [['sslblacklist.csv', 'sslbl'], ['ja3_fingerprints.csv', 'ja3']] as const) {
+    const r = await run('intel', join(out('parquet'), file), '--kind', kind, '--lake', lake);
+    assert.equal(r.code, 0, `${file}: ${r.err}`);
+  }
+  const sql = async (q: string) => {
+    const r = await run('sql', q, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out) as Record<string, unknown>[];
+  };
+  const listed = await sql('SELECT sha1, listing_reason FROM intel_sslbl ORDER BY sha1');
+  assert.deepEqual(listed.map((x) => [x.sha1, x.listing_reason]), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)), 'intel_sslbl: the listed kinds\' SHA-1s, each with its reason');
+  const implants = new Set<string>();
+  for (const f of eachSession(new ScaleModel({ seed: 7, certificates: N, sessions: M }).stream())) if (f.spec.client_kind === 'implant') implants.add(f.ja3.md5);
+  const ja3 = (await sql('SELECT ja3_md5 FROM intel_ja3 ORDER BY 1')).map((x) => x.ja3_md5);
+  assert.deepEqual(ja3, [...implants].sort(), 'intel_ja3: exactly the JA3s implants send');
 });
 
 test('template DER: our parser and OpenSSL agree on every kind of certificate', () => {
