@@ -8,112 +8,30 @@
  *         fingerprints plus an MD5 of the DER, public key type and details, CA flag, base64
  *         DER, and checkIssued + verify for the self-issued ones). Target: 10x the throughput.
  *
- * The corpus cycles through the fixture certificates OpenSSL reads plus a few hundred made here:
- * real keys and signatures, real-shaped leaves (SKI/AKI, key usage, EKU, CRL DP, AIA, policies,
- * an SCT-list-sized extension, 1-30 SAN names) and malware-shaped self-signed ones.
+ * The corpus is generated (src/demo): the headline race parses N distinct certificates of
+ * `certhunt generate`'s mix (ScaleModel: popular sites' EC and RSA leaves under two public
+ * CAs with AIA, CRL, policy and SCT lists, partner and internal leaves, self-signed appliances
+ * and the C2 shapes), whose keys OpenSSL decodes but whose signatures are random bytes; the
+ * self-signature race needs signatures that verify, so it cycles through the demo's PKI
+ * (`certhunt demo`'s ~175 certificates made with real keys).
  *
  * Runtime code comes from dist/ (`npm run bench` builds first); types come from src/.
  */
 import * as crypto from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type * as X509Mod from '../src/x509/index.js';
+import type * as ScaleMod from '../src/demo/scale.js';
+import type * as NetworkMod from '../src/demo/network.js';
 import type { BenchOptions, BenchResult } from './lake.js';
 import { median } from './lib/measure.js';
-import { prng } from '../test/helpers/bytes.js';
-import {
-  ascii, ATTR, ava, basicConstraintsExt, buildCertificate, type Bytes, ext, ia5, keyPair, name, oid, printable, sanExt, seq, simpleName, tlv, utf8,
-} from '../test/x509/helpers/build.js';
 
-const { parseCertificate, certificatesFromFile } = (await import('../dist/x509/index.js' as string)) as typeof X509Mod;
+type Bytes = Uint8Array;
+const { parseCertificate } = (await import('../dist/x509/index.js' as string)) as typeof X509Mod;
+const { ScaleModel } = (await import('../dist/demo/scale.js' as string)) as typeof ScaleMod;
+const { makeNetwork } = (await import('../dist/demo/network.js' as string)) as typeof NetworkMod;
 
 export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   x509: x509Bench,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Corpus
-
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/certs/', import.meta.url));
-
-/** Fixture certificates that OpenSSL reads (the floor must not fail). */
-function fixtureCerts(): Bytes[] {
-  if (!existsSync(FIXTURES)) return [];
-  const out: Bytes[] = [];
-  for (const line of readFileSync(FIXTURES + 'MANIFEST.tsv', 'utf8').split('\n').slice(1)) {
-    const rel = line.split('\t')[0];
-    if (!rel || !/\.(pem|der)$/.test(rel)) continue;
-    for (const { cert } of certificatesFromFile(readFileSync(FIXTURES + rel)).certs) {
-      const der = Buffer.from(cert.der!, 'base64');
-      try {
-        new crypto.X509Certificate(der);
-        out.push(der);
-      } catch {
-        // OpenSSL rejects it: not comparable.
-      }
-    }
-  }
-  return out;
-}
-
-interface Made {
-  der: Bytes;
-  kind: string;
-}
-
-function generatedCerts(n: number): Made[] {
-  const rand = prng(509);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const randomBytes = (k: number) => Uint8Array.from({ length: k }, () => Math.floor(rand() * 256));
-  const word = () => Array.from({ length: 4 + Math.floor(rand() * 8) }, () => String.fromCharCode(97 + Math.floor(rand() * 26))).join('');
-  const rsaCa = keyPair('rsa2048', 100);
-  const ecCa = keyPair('p256', 100);
-  const rsaLeafKeys = [0, 1, 2, 3].map((i) => keyPair('rsa2048', i));
-  const ecLeafKeys = [0, 1, 2, 3].map((i) => keyPair(i % 2 ? 'p384' : 'p256', i));
-  const rsaCaName = simpleName([['C', 'US'], ['O', "Let's Encrypt"], ['CN', 'R3']]);
-  const ecCaName = simpleName([['C', 'US'], ['O', 'DigiCert Inc'], ['CN', 'DigiCert Global G3 TLS ECC SHA384 2020 CA1']]);
-  const leafExtensions = (host: string, sans: string[], caKey: crypto.KeyObject) => [
-    ext('2.5.29.15', tlv(0x03, Uint8Array.of(5, 0xa0)), true),
-    ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2'))),
-    basicConstraintsExt(false),
-    ext('2.5.29.14', tlv(0x04, randomBytes(20))),
-    ext('2.5.29.35', seq(tlv(0x80, crypto.createHash('sha1').update(caKey.export({ type: 'spki', format: 'der' })).digest()))),
-    ext('1.3.6.1.5.5.7.1.1', seq(seq(oid('1.3.6.1.5.5.7.48.1'), tlv(0x86, ascii('http://r3.o.lencr.org'))), seq(oid('1.3.6.1.5.5.7.48.2'), tlv(0x86, ascii('http://r3.i.lencr.org/'))))),
-    sanExt({ dns: [host, ...sans] }),
-    ext('2.5.29.32', seq(seq(oid('2.23.140.1.2.1')))),
-    ext('2.5.29.31', seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x86, ascii(`http://crl.${host}/ca.crl`))))))),
-    ext('1.3.6.1.4.1.11129.2.4.2', tlv(0x04, randomBytes(240))),
-  ];
-  const out: Made[] = [];
-  for (let i = 0; i < n; i++) {
-    const host = `${word()}.${pick(['com', 'net', 'org', 'io', 'ru', 'xyz', 'top'])}`;
-    const sans = Array.from({ length: Math.floor(rand() ** 3 * 30) }, () => `${word()}.${host}`);
-    const notBefore = new Date(Date.UTC(2019 + Math.floor(rand() * 7), Math.floor(rand() * 12), 1 + Math.floor(rand() * 28)));
-    const notAfter = new Date(notBefore.getTime() + (90 + Math.floor(rand() * 700)) * 86400000);
-    const serial = BigInt('0x' + Buffer.from(randomBytes(16)).toString('hex'));
-    const r = rand();
-    if (r < 0.45) {
-      const leaf = pick(rsaLeafKeys);
-      const subject = rand() < 0.6 ? simpleName([['CN', host]]) : simpleName([['C', 'US'], ['ST', 'California'], ['L', 'San Francisco'], ['O', `${word()}, Inc.`], ['CN', host]]);
-      out.push({ kind: 'RSA leaf', der: buildCertificate({ subject, issuer: rsaCaName, publicKey: leaf.publicKey, signer: rsaCa.privateKey, serial, notBefore, notAfter, extensions: leafExtensions(host, sans, rsaCa.publicKey) }) });
-    } else if (r < 0.75) {
-      const leaf = pick(ecLeafKeys);
-      out.push({ kind: 'ECDSA leaf', der: buildCertificate({ subject: simpleName([['CN', host]]), issuer: ecCaName, publicKey: leaf.publicKey, signer: ecCa.privateKey, hash: 'sha384', serial, notBefore, notAfter, extensions: leafExtensions(host, sans, ecCa.publicKey) }) });
-    } else {
-      // Self-signed, shaped like what hunts look for: OpenSSL defaults, Cobalt Strike's, bare CNs.
-      const key = rand() < 0.7 ? pick(rsaLeafKeys) : pick(ecLeafKeys);
-      const subject = pick([
-        () => simpleName([['C', 'AU'], ['ST', 'Some-State'], ['O', 'Internet Widgits Pty Ltd']]),
-        () => simpleName([['C', 'US'], ['ST', 'Washington'], ['L', 'Redmond'], ['O', 'Microsoft Corporation'], ['CN', host]]),
-        () => simpleName([['C', 'Earth'], ['ST', 'Cyberspace'], ['L', 'Somewhere'], ['O', 'cobaltstrike'], ['OU', 'AdvancedPenTesting'], ['CN', 'Major Cobalt Strike']]),
-        () => simpleName([['CN', 'localhost']]),
-        () => name([ava(ATTR.CN, utf8(host))], [ava(ATTR.emailAddress, ia5(`admin@${host}`))], [ava(ATTR.O, printable(word()))]),
-      ])();
-      out.push({ kind: 'self-signed', der: buildCertificate({ subject, issuer: subject, publicKey: key.publicKey, signer: key.privateKey, serial, notBefore, notAfter, extensions: rand() < 0.5 ? [basicConstraintsExt(true), sanExt({ dns: [host] })] : [] }) });
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The two sides
@@ -172,31 +90,40 @@ async function x509Bench(o: BenchOptions): Promise<BenchResult> {
   const total = o.quick ? 10_000 : 100_000;
   const batchSize = 5_000;
   const t0 = performance.now();
-  const fixtures = fixtureCerts();
-  const made = generatedCerts(o.quick ? 300 : 600);
-  const distinct = [...fixtures, ...made.map((m) => m.der)];
-  const corpus = Array.from({ length: total }, (_, i) => distinct[i % distinct.length]!);
-  const bytes = distinct.reduce((n, d) => n + d.length, 0);
+  const model = new ScaleModel({ seed: 1, certificates: total, sessions: 0 });
+  const corpus: Bytes[] = [];
   const kinds = new Map<string, number>();
-  for (const m of made) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
-  const selfIssued = distinct.filter((d) => parseCertificate(d).self_issued).length;
-  const selfIssuedPct = ((100 * selfIssued) / distinct.length).toFixed(0);
-  o.log(`corpus: ${distinct.length} distinct certificates (${fixtures.length} fixtures; ${[...kinds].map(([k, v]) => `${v} ${k}`).join(', ')}), mean ${(bytes / distinct.length).toFixed(0)} bytes, ${selfIssuedPct}% self-issued; cycled to ${total.toLocaleString('en')}; made in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${rssMiB().toFixed(0)} MiB`);
+  for (let i = 0; i < total; i++) {
+    const c = model.certificateAt(i);
+    corpus.push(c.der);
+    kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
+  }
+  const bytes = corpus.reduce((n, d) => n + d.length, 0);
+  const selfIssued = corpus.filter((d) => parseCertificate(d, { selfSigned: 'never' }).self_issued).length;
+  const selfIssuedPct = ((100 * selfIssued) / total).toFixed(0);
+  const top = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${((100 * v) / total).toFixed(0)}% ${k}`).join(', ');
+  o.log(`corpus: ${total.toLocaleString('en')} distinct generated certificates (${top}, …), mean ${(bytes / total).toFixed(0)} bytes, ${selfIssuedPct}% self-issued; made in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${rssMiB().toFixed(0)} MiB`);
+  const t1 = performance.now();
+  const real = Object.values((await makeNetwork(1)).certificates);
+  const signed = Array.from({ length: total }, (_, i) => real[i % real.length]!);
+  const realSelfIssued = real.filter((d) => parseCertificate(d, { selfSigned: 'never' }).self_issued).length;
+  const realPct = ((100 * realSelfIssued) / real.length).toFixed(0);
+  o.log(`signature race: the demo's ${real.length} certificates with real keys and signatures (${realPct}% self-issued), cycled to ${total.toLocaleString('en')}; made in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
 
   const fast: X509Mod.ParseOptions = { selfSigned: 'never' };
   const checked: X509Mod.ParseOptions = { selfSigned: 'self-issued' };
-  // Warm-up: every distinct certificate through every variant, twice.
+  // Warm-up: a batch and the demo PKI through every variant, twice.
   for (let i = 0; i < 2; i++) {
-    ours(distinct, fast);
-    ours(distinct, checked);
-    floor(distinct, false);
-    floor(distinct, true);
+    ours(corpus.slice(0, 5000), fast);
+    ours(real, checked);
+    floor(corpus.slice(0, 5000), false);
+    floor(real, true);
   }
 
   // Headline: every column but self_signed (the floor has no such field either; see README).
   const main = race(corpus, batchSize, (b) => ours(b, fast), (b) => floor(b, false));
   // The self-signature check on both sides: crypto dominates, so it is an option, measured here.
-  const withSig = race(corpus, batchSize, (b) => ours(b, checked), (b) => floor(b, true));
+  const withSig = race(signed, batchSize, (b) => ours(b, checked), (b) => floor(b, true));
   const timed = (fn: () => void) => {
     const t = performance.now();
     fn();
@@ -215,7 +142,7 @@ async function x509Bench(o: BenchOptions): Promise<BenchResult> {
     line('ours : parseCertificate, all columns but self_signed', main.a, main.aMs),
     line('floor: X509Certificate, same fields', main.b, main.bMs),
     `speed-up ${(main.b / main.a).toFixed(1)}x (target >= 10x)`,
-    line(`ours : with self_signed (verify the ${selfIssuedPct}% self-issued)`, withSig.a, withSig.aMs),
+    line(`ours : demo PKI, with self_signed (verify the ${realPct}% self-issued)`, withSig.a, withSig.aMs),
     line('floor: same fields + checkIssued/verify', withSig.b, withSig.bMs),
     `speed-up with the signature check on both sides ${(withSig.b / withSig.a).toFixed(1)}x`,
     line('ours, all columns but self_signed, no base64 DER', noDer),
@@ -224,13 +151,13 @@ async function x509Bench(o: BenchOptions): Promise<BenchResult> {
   ];
   return {
     scenario: 'x509',
-    sizes: `${total / 1000}k certs (${distinct.length} distinct, ${selfIssuedPct}% self-issued)`,
+    sizes: `${total / 1000}k generated certs (all distinct, ${selfIssuedPct}% self-issued)`,
     measure: `total over ${main.aMs.length} alternated batches of ${batchSize}: parseCertificate vs X509Certificate extracting the same fields (ratio of times; target <= 0.1 = 10x throughput)`,
     unit: 'ms',
     ours: main.a,
     floor: main.b,
     target: 0.1,
     details,
-    notes: `${rate(main.a)} vs ${rate(main.b)} (${(main.b / main.a).toFixed(1)}x); with self-signature check on both sides ${rate(withSig.a)} vs ${rate(withSig.b)} (${(withSig.b / withSig.a).toFixed(1)}x); hashes alone ${us(hashesOnly)}`,
+    notes: `${rate(main.a)} vs ${rate(main.b)} (${(main.b / main.a).toFixed(1)}x), mean ${(bytes / total).toFixed(0)} bytes; with self-signature check on both sides (demo PKI) ${rate(withSig.a)} vs ${rate(withSig.b)} (${(withSig.b / withSig.a).toFixed(1)}x); hashes alone ${us(hashesOnly)}`,
   };
 }

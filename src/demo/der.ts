@@ -1,16 +1,16 @@
 /**
  * Template X.509 v3 certificates for data sets too big for real keys (certhunt generate): the
  * DER of RFC 5280 §4.1 written field by field, with pseudo-random bytes where keys and
- * signatures go. Structurally valid (our parser and OpenSSL read every field), but nothing
- * verifies: the RSA modulus is random bytes with its top bit set, the EC point random bytes of
- * the curve's size (not on the curve), the signature random bytes of the signer's size.
+ * signatures go. Structurally valid (our parser and OpenSSL read every field, keys included),
+ * but nothing verifies: the RSA modulus is random bytes with its top bit set, the EC point a
+ * real point from a shared pool (see ecPoint), the signature random bytes of the signer's size.
  * pki.ts makes real, verifiable certificates for the demo at ~100 a second (RSA key
  * generation); this makes ~100k a second (scratch bench, see generate's report).
  *
  * Written here rather than with src/x509's encoders, for the reason bytes.ts gives: the parser
  * this output exercises must not share its mistakes.
  */
-import { createHash } from 'node:crypto';
+import { createECDH, createHash } from 'node:crypto';
 import { u8, type Bytes } from './bytes.js';
 import { Lru } from './lru.js';
 import type { Rng } from './rng.js';
@@ -45,6 +45,23 @@ export interface TemplateSpec {
   extensions?: 'standard' | 'keyid';
   /** The issuer's subject key identifier (`subjectKeyId` of its TemplateCertificate). */
   authorityKeyId?: Bytes;
+  /** Where the issuing CA publishes (standard extensions only): what a CA-issued leaf carries besides. */
+  publication?: Publication;
+}
+
+/**
+ * What a CA writes into the leaves it issues: authorityInfoAccess (OCSP responder and the
+ * issuer's certificate), cRLDistributionPoints, its certificate policy, and for a publicly
+ * trusted CA the embedded SCT list (RFC 6962 §3.3) of that many logs, about 120 bytes each:
+ * a real leaf's bulk after its key and signature.
+ */
+export interface Publication {
+  ocsp: string;
+  caIssuers: string;
+  crl: string;
+  /** A policy OID, e.g. CA/B Forum domain-validated 2.23.140.1.2.1. */
+  policy?: string;
+  scts?: number;
 }
 
 export interface TemplateCertificate {
@@ -159,9 +176,39 @@ function publicKeyInfo(key: TemplateKey, rng: Rng): { spki: El; bits: Bytes } {
     return { spki: tlv(TAG.sequence, RSA_ENCRYPTION, tlv(TAG.bitString, u8(0), bits)), bits };
   }
   const c = CURVES[key.curve];
-  const bits = rng.bytes(1 + 2 * c.size);
-  bits[0] = 0x04; // uncompressed point
+  const bits = ecPoint(key.curve, rng.uint32() % EC_POOL);
   return { spki: tlv(TAG.sequence, c.spki, tlv(TAG.bitString, u8(0), bits)), bits };
+}
+
+/**
+ * EC public keys must be points on the curve, or OpenSSL (and so every tool reading the
+ * certificate's key) refuses them; making one costs a scalar multiplication (~50 µs for P-256,
+ * several times that for P-384), a certificate's whole budget. So keys come from a fixed pool of
+ * EC_POOL points per curve, each made the first time it is drawn, from a scalar that is a hash
+ * of its index: the same for every seed and size. Certificates share keys, as renewals do.
+ */
+const EC_POOL = 16_384;
+const ecPoints: Record<keyof typeof CURVES, (Bytes | undefined)[]> = { 'P-256': [], 'P-384': [] };
+const NODE_CURVE = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' } as const;
+
+function ecPoint(curve: keyof typeof CURVES, k: number): Bytes {
+  const pool = ecPoints[curve];
+  let point = pool[k];
+  if (!point) {
+    const ecdh = createECDH(NODE_CURVE[curve]);
+    // A hash below the group order (all but ~2^-32 of them); the next hash otherwise.
+    for (let attempt = 0; ; attempt++) {
+      const scalar = createHash(curve === 'P-256' ? 'sha256' : 'sha384').update(`certhunt-generate/ec/${curve}/${k}/${attempt}`).digest();
+      try {
+        ecdh.setPrivateKey(scalar);
+        break;
+      } catch {
+        continue;
+      }
+    }
+    pool[k] = point = new Uint8Array(ecdh.getPublicKey());
+  }
+  return point;
 }
 
 /** Random bytes shaped as the signer's signature: a modulus's worth for RSA, an Ecdsa-Sig-Value for ECDSA. */
@@ -272,8 +319,39 @@ function time(ms: number): Bytes {
 const TRUE = u8(TAG.boolean, 1, 0xff);
 const EXT = {
   subjectKeyId: oid('2.5.29.14'), keyUsage: oid('2.5.29.15'), san: oid('2.5.29.17'), basicConstraints: oid('2.5.29.19'),
-  authorityKeyId: oid('2.5.29.35'), extKeyUsage: oid('2.5.29.37'),
+  authorityKeyId: oid('2.5.29.35'), extKeyUsage: oid('2.5.29.37'), crlDistributionPoints: oid('2.5.29.31'),
+  certificatePolicies: oid('2.5.29.32'), authorityInfoAccess: oid('1.3.6.1.5.5.7.1.1'), sctList: oid('1.3.6.1.4.1.11129.2.4.2'),
 };
+const OCSP = oid('1.3.6.1.5.5.7.48.1');
+const CA_ISSUERS = oid('1.3.6.1.5.5.7.48.2');
+/** uniformResourceIdentifier [6] IA5String. */
+const uri = (u: string) => tlv(0x86, ascii(u));
+
+/**
+ * An SCT list's bytes (RFC 6962 §3.2-3.3): per log, version, 32-byte log id, timestamp, no
+ * extensions, and an ECDSA P-256 signature of the usual 70-72 bytes, all pseudo-random.
+ */
+function sctList(n: number, issuedAt: number, rng: Rng): Bytes {
+  const scts: Bytes[] = [];
+  for (let k = 0; k < n; k++) {
+    const sig = rng.bytes(70 + (k % 3));
+    const body = new Uint8Array(1 + 32 + 8 + 2 + 2 + 2 + sig.length);
+    body.set(rng.bytes(32), 1);
+    const t = BigInt(issuedAt + k * 1000);
+    for (let i = 0; i < 8; i++) body[33 + i] = Number((t >> BigInt(8 * (7 - i))) & 0xffn);
+    // extensions length 0 (2 bytes), then hash sha256 (4) / signature ecdsa (3), then the signature's length.
+    body.set([0, 0, 4, 3, sig.length >> 8, sig.length & 0xff], 41);
+    body.set(sig, 47);
+    scts.push(u8(body.length >> 8, body.length & 0xff), body);
+  }
+  const total = scts.reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(2 + total);
+  out[0] = total >> 8;
+  out[1] = total & 0xff;
+  let at = 2;
+  for (const b of scts) out.set(b, at), (at += b.length);
+  return out;
+}
 const extension = (id: Bytes, critical: boolean, value: El | Bytes) =>
   critical ? tlv(TAG.sequence, id, TRUE, tlv(TAG.octetString, value)) : tlv(TAG.sequence, id, tlv(TAG.octetString, value));
 
@@ -290,7 +368,7 @@ function ipBytes(ip: string): Bytes {
   throw new Error(`SAN IP ${JSON.stringify(ip)}: the template builder writes IPv4 only`);
 }
 
-function extensions(spec: TemplateSpec, subjectKeyId: Bytes): El {
+function extensions(spec: TemplateSpec, subjectKeyId: Bytes, rng: Rng): El {
   const out: El[] = [];
   const selfSigned = spec.subject === spec.issuer;
   if ((spec.extensions ?? 'standard') === 'standard') {
@@ -307,6 +385,14 @@ function extensions(spec: TemplateSpec, subjectKeyId: Bytes): El {
   out.push(extension(EXT.subjectKeyId, false, tlv(TAG.octetString, subjectKeyId)));
   if ((spec.extensions ?? 'standard') === 'standard' && spec.authorityKeyId && !selfSigned) {
     out.push(extension(EXT.authorityKeyId, false, tlv(TAG.sequence, tlv(0x80, spec.authorityKeyId))));
+  }
+  const pub = spec.publication;
+  if ((spec.extensions ?? 'standard') === 'standard' && pub && !selfSigned) {
+    out.push(extension(EXT.authorityInfoAccess, false, tlv(TAG.sequence, tlv(TAG.sequence, OCSP, uri(pub.ocsp)), tlv(TAG.sequence, CA_ISSUERS, uri(pub.caIssuers)))));
+    // DistributionPoint { distributionPoint [0] { fullName [0] GeneralNames } }
+    out.push(extension(EXT.crlDistributionPoints, false, tlv(TAG.sequence, tlv(TAG.sequence, tlv(0xa0, tlv(0xa0, uri(pub.crl)))))));
+    if (pub.policy) out.push(extension(EXT.certificatePolicies, false, tlv(TAG.sequence, tlv(TAG.sequence, oid(pub.policy)))));
+    if (pub.scts) out.push(extension(EXT.sctList, false, tlv(TAG.octetString, sctList(pub.scts, spec.notBefore, rng))));
   }
   const dns = spec.san?.dns ?? [];
   const ips = spec.san?.ip ?? [];
@@ -351,7 +437,7 @@ export function templateCertificate(spec: TemplateSpec, rng: Rng): TemplateCerti
     tlv(TAG.sequence, time(spec.notBefore), time(spec.notAfter)),
     spec.subject === spec.issuer ? issuers.through(spec.subject, encodeName) : encodeName(spec.subject),
     spki,
-    extensions(spec, subjectKeyId),
+    extensions(spec, subjectKeyId, rng),
   );
   return { der: flat(tlv(TAG.sequence, tbs, sigAlg, signatureValue(spec.signerKey, rng))), subjectKeyId };
 }

@@ -73,9 +73,10 @@ export interface GenerateMetadata {
 }
 
 const SIGNATURES =
-  'Certificates are structurally valid X.509 v3 DER (our parser and OpenSSL read every field), but their keys and ' +
-  'signatures are pseudo-random bytes of the right sizes: no signature verifies, and self-signed ones cannot be ' +
-  'confirmed as such (self_issued is true, self_signed unknown or false).';
+  'Certificates are structurally valid X.509 v3 DER (our parser and OpenSSL read every field, keys included), but ' +
+  'RSA moduli and all signatures are pseudo-random bytes of the right sizes and EC keys come from a pool of points ' +
+  'shared between certificates: no signature verifies, and self-signed ones cannot be confirmed as such ' +
+  '(self_issued is true, self_signed unknown or false).';
 
 const WHAT: Record<GenerateFormat, string> = {
   'zeek-json': 'x509.log and ssl.log, Zeek JSON. x509.log holds only the certificates sessions sent in clear (TLS 1.2, not resumed), each again at most once a day per Zeek relog rule; ssl.log one line per session.',

@@ -116,10 +116,25 @@ const RSA2048: TemplateKey = { type: 'rsa', bits: 2048 };
 const P256: TemplateKey = { type: 'ec', curve: 'P-256' };
 
 /** The issuing CAs sessions send after their leaves, as in the demo; roots are named, never sent. */
+/** CA/B Forum's domain-validated policy: what public CAs put in a DV leaf. */
+const DV = '2.23.140.1.2.1';
+/**
+ * Where each CA publishes: public CAs' leaves carry OCSP, CRL, the DV policy and two or three
+ * SCTs as Let's Encrypt's and Sectigo's do; the corporate CA's carry OCSP and CRL only.
+ */
 const CAS = {
-  'ca/northwind-r5': { subject: 'CN=Northwind TLS CA R5,O=Northwind Trust,C=US', root: 'CN=Northwind Root CA X1,O=Northwind Trust,C=US' },
-  'ca/helios-dv': { subject: 'CN=Helios DV TLS CA 2025,O=Helios Certification Ltd,L=Salford,C=GB', root: 'CN=Helios Global Root G2,O=Helios Certification Ltd,C=GB' },
-  'ca/acme-issuing': { subject: 'CN=Acme Corp Issuing CA 01,O=Acme Corp,C=US', root: 'CN=Acme Corp Root CA,O=Acme Corp,C=US' },
+  'ca/northwind-r5': {
+    subject: 'CN=Northwind TLS CA R5,O=Northwind Trust,C=US', root: 'CN=Northwind Root CA X1,O=Northwind Trust,C=US',
+    publication: { ocsp: 'http://r5.o.northwind-trust.example', caIssuers: 'http://r5.i.northwind-trust.example/', crl: 'http://r5.c.northwind-trust.example/12.crl', policy: DV, scts: 2 },
+  },
+  'ca/helios-dv': {
+    subject: 'CN=Helios DV TLS CA 2025,O=Helios Certification Ltd,L=Salford,C=GB', root: 'CN=Helios Global Root G2,O=Helios Certification Ltd,C=GB',
+    publication: { ocsp: 'http://ocsp.helios-cert.example', caIssuers: 'http://crt.helios-cert.example/HeliosDVTLSCA2025.crt', crl: 'http://crl.helios-cert.example/HeliosDVTLSCA2025.crl', policy: DV, scts: 3 },
+  },
+  'ca/acme-issuing': {
+    subject: 'CN=Acme Corp Issuing CA 01,O=Acme Corp,C=US', root: 'CN=Acme Corp Root CA,O=Acme Corp,C=US',
+    publication: { ocsp: 'http://pki.corp.acme.example/ocsp', caIssuers: 'http://pki.corp.acme.example/issuing-ca-01.crt', crl: 'http://pki.corp.acme.example/issuing-ca-01.crl' },
+  },
 } as const;
 export type CaName = keyof typeof CAS;
 export const CA_NAMES = Object.keys(CAS) as CaName[];
@@ -250,8 +265,8 @@ export class ScaleModel {
     return { certificates: this.lookup(), sessions, span: { first: SCALE_START, last: SCALE_START + days(SCALE_DAYS) } };
   }
 
-  private issuedBy(name: CaName): Pick<TemplateSpec, 'issuer' | 'signerKey' | 'authorityKeyId'> {
-    return { issuer: CAS[name].subject, signerKey: RSA2048, authorityKeyId: this.cas.get(name)!.subjectKeyId };
+  private issuedBy(name: CaName): Pick<TemplateSpec, 'issuer' | 'signerKey' | 'authorityKeyId' | 'publication'> {
+    return { issuer: CAS[name].subject, signerKey: RSA2048, authorityKeyId: this.cas.get(name)!.subjectKeyId, publication: CAS[name].publication };
   }
 
   private cached(index: number): ScaleCertificate {

@@ -278,6 +278,11 @@ test('template DER: our parser and OpenSSL agree on every kind of certificate', 
     const san = (x.subjectAltName ?? '').split(', ').filter(Boolean);
     assert.deepEqual(san, [...p.subject_alternative_names.map((d) => `DNS:${d}`), ...p.san_ip.map((ip) => `IP Address:${ip}`)], `${what}: SANs`);
     assert.equal(p.version, 3, `${what}: v3`);
+    // OpenSSL decodes the key too (an EC point off the curve it refuses).
+    const key = x.publicKey;
+    assert.equal(key.asymmetricKeyType, p.key_type === 'ecdsa' ? 'ec' : 'rsa', `${what}: key type`);
+    if (p.key_type === 'ecdsa') assert.equal(key.asymmetricKeyDetails?.namedCurve, p.curve, `${what}: curve`);
+    else assert.equal(key.asymmetricKeyDetails?.modulusLength, p.key_length, `${what}: modulus length`);
   }
   const p = parseCertificate(far.der);
   assert.deepEqual([p.subject, p.serial, p.key_type, p.key_length, p.sig_alg], ['CN=far\\, away,O=Example,C=US', 'ff01', 'ecdsa', 384, 'ecdsa-with-SHA384'], 'far: fields');
