@@ -10,20 +10,20 @@
  * - ingest-memory: `certhunt ingest` of a ~5 GB generated log (~500 MB with --quick) in a child
  *                  process; its peak RSS against the 1 GiB budget (target ≤ 1×).
  *
- * The log is made by varying the 348 real records of the brimdata Zeek x509 JSON fixture: each
- * output record is a real one (same field set, same key order, same value shapes) with a unique
- * SHA-256 fingerprint, a new serial of the same length, a varied subject CN (and the SAN entries
- * equal to it), and new timestamps (ts/_write_ts increasing, validity shifted by whole days).
+ * The logs are the head of the x509.log `certhunt generate --format zeek-json` writes (its mix of
+ * certificates, Zeek's JSON field set and relog rule: a certificate is logged again on a later
+ * day); the memory scenario's also carries each certificate's DER (log-certs-base64), which
+ * ingest parses in full, so that 5 GB is ~2M certificates rather than ~7M lines of text.
  *
  * Runtime code comes from dist/ (`npm run bench` builds first); types come from src/. src/ is
  * not modified: the breakdown comes from wrapping methods on the compiled classes.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BenchOptions, BenchResult } from './lake.js';
 import type * as EngineMod from '../src/engine/duckdb.js';
@@ -38,6 +38,7 @@ import type * as LinesMod from '../src/sources/lines.js';
 import type * as ZeekLogMod from '../src/sources/zeek-log.js';
 import type * as ZeekMod from '../src/sources/zeek.js';
 import type { SourceItem } from '../src/sources/record.js';
+import { generated } from './lib/generated.js';
 import { median } from './lib/measure.js';
 
 // The compiled code is loaded from a private copy of dist/ made when a scenario starts (see
@@ -85,136 +86,57 @@ export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const FIXTURE = fileURLToPath(new URL('../../shared/fixtures/zeek-logs/brimdata/zeek-json_x509.json.gz', import.meta.url));
 const MiB = 1048576;
 
 // ---------------------------------------------------------------------------------------------
-// The generated log: real x509 records, varied
+// The log: the head of a generated x509.log
 
-interface Base {
-  obj: Record<string, unknown>;
-  serialLen: number;
-  cn: string | null;
-  nvbUs: number | null;
-  nvaUs: number | null;
-}
+/** x509.log lines per session in generate's mix (certificates sent in clear, relogged daily: ~0.30), with a margin. */
+const X509_PER_SESSION = 0.27;
 
-/** `2018-03-24T17:15:20.624556Z` ↔ epoch µs (Zeek's JSON writer, ISO8601 with µs). */
-function isoToUs(s: string): number {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(s);
-  if (!m) throw new Error(`unexpected time ${s}`);
-  return Date.parse(`${m[1]}Z`) * 1000 + Number((m[2] ?? '').padEnd(6, '0'));
-}
-
-function usToIso(us: number): string {
-  const sec = Math.floor(us / 1e6);
-  return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(us - sec * 1e6).padStart(6, '0')}Z`;
-}
-
-// The first CN of an RFC 4514 string as Zeek writes it (values escaped with `\`).
-const CN_RE = /(^|,)CN=((?:\\.|[^,\\])*)/;
-
-export class X509Log {
-  readonly bases: Base[];
-  /** ts of record 0, µs; records follow 1.7 s apart. */
-  private readonly t0 = isoToUs('2024-03-01T00:00:00.000000Z');
-
-  constructor(fixture = FIXTURE) {
-    const text = gunzipSync(readFileSync(fixture)).toString('utf8');
-    this.bases = text
-      .split('\n')
-      .filter((l) => l.trim().startsWith('{'))
-      .map((l) => {
-        const obj = JSON.parse(l) as Record<string, unknown>;
-        const subject = obj['certificate.subject'];
-        const nvb = obj['certificate.not_valid_before'];
-        const nva = obj['certificate.not_valid_after'];
-        return {
-          obj,
-          serialLen: String(obj['certificate.serial'] ?? '').length,
-          cn: typeof subject === 'string' ? (CN_RE.exec(subject)?.[2] ?? null) : null,
-          nvbUs: typeof nvb === 'string' ? isoToUs(nvb) : null,
-          nvaUs: typeof nva === 'string' ? isoToUs(nva) : null,
-        };
-      });
-  }
-
-  /** Record i (0-based) as one JSON line, without the newline. */
-  line(i: number): string {
-    const b = this.bases[i % this.bases.length]!;
-    const h = createHash('sha512').update(`certhunt-bench-x509/${i}`).digest('hex');
-    const o: Record<string, unknown> = { ...b.obj };
-    const ts = this.t0 + i * 1_700_000 + ((i * 7919) % 1_000_000);
-    o.ts = usToIso(ts);
-    o._write_ts = usToIso(ts + 15_000 + (i % 4_000));
-    o.fingerprint = h.slice(0, 64);
-    if (b.serialLen > 0) o['certificate.serial'] = h.slice(64, 64 + b.serialLen).toUpperCase();
-    // Validity moved by whole days (-730 … +730), its length kept.
-    const shift = (((i * 37) % 1461) - 730) * 86_400_000_000;
-    if (b.nvbUs !== null) o['certificate.not_valid_before'] = usToIso(b.nvbUs + shift);
-    if (b.nvaUs !== null) o['certificate.not_valid_after'] = usToIso(b.nvaUs + shift);
-    if (b.cn !== null) {
-      const tag = i.toString(36);
-      const cn = b.cn;
-      const next = cn.startsWith('*.') ? `*.h${tag}.${cn.slice(2)}` : /^[\w-]+(\.[\w-]+)+$/.test(cn) ? `h${tag}.${cn}` : `${cn}-${tag}`;
-      o['certificate.subject'] = String(o['certificate.subject']).replace(CN_RE, (_m, pre: string) => `${pre}CN=${next}`);
-      const san = o['san.dns'];
-      if (Array.isArray(san)) o['san.dns'] = san.map((d) => (d === cn ? next : d));
-    }
-    return JSON.stringify(o);
-  }
-}
-
-/** Write records until `records` of them or `bytes` bytes; returns what was written. */
-export async function writeLog(file: string, limit: { records?: number; bytes?: number }): Promise<{ records: number; bytes: number; ms: number }> {
-  const t = performance.now();
-  const log = new X509Log();
+/**
+ * A Zeek x509 JSON log of `records` records (or the first `bytes` of them): the head of the
+ * x509.log of a `certhunt generate --format zeek-json` data set sized to hold enough (cached
+ * under CERTHUNT_BENCH_CACHE, see lib/generated.ts). `certs` logs each certificate's DER
+ * (log-certs-base64): ~2.4 kB a line instead of ~0.7 kB. Records of one certificate relogged on
+ * another day count once in `distinct`, as silver keeps them.
+ */
+async function generatedLog(
+  o: BenchOptions,
+  limit: { records?: number; bytes?: number },
+  certs = false,
+): Promise<{ file: string; records: number; bytes: number; distinct: number }> {
+  const want = limit.records ?? Math.ceil(limit.bytes! / (certs ? 2300 : 650));
+  const sessions = Math.ceil(want / X509_PER_SESSION);
+  const g = await generated(o, `zeek-json-${sessions}${certs ? '-certs' : ''}`, [
+    '--certificates', String(Math.ceil(sessions / 3)), '--observations', String(sessions), '--format', 'zeek-json', ...(certs ? ['--zeek-certs'] : []),
+  ]);
+  const file = path.join(o.workDir, `x509-${limit.records ?? `${limit.bytes! / 1e6}MB`}.json`);
   const out = createWriteStream(file, { highWaterMark: 4 * MiB });
+  const seen = new Set<string>();
   let records = 0;
   let bytes = 0;
   const maxRecords = limit.records ?? Infinity;
   const maxBytes = limit.bytes ?? Infinity;
-  while (records < maxRecords && bytes < maxBytes) {
-    const lines: string[] = [];
-    for (let k = 0; k < 2000 && records < maxRecords && bytes < maxBytes; k++) {
-      const l = log.line(records++) + '\n';
-      bytes += Buffer.byteLength(l);
-      lines.push(l);
-    }
-    if (!out.write(lines.join(''))) await new Promise<void>((r) => out.once('drain', r));
+  const lines = createInterface({ input: createReadStream(path.join(g.dir, 'x509.log'), { highWaterMark: 4 * MiB }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (records >= maxRecords || bytes >= maxBytes) break;
+    const fp = /"fingerprint":"([0-9a-f]{64})"/.exec(line)?.[1];
+    if (!fp) throw new Error(`${g.dir}/x509.log: a line without a fingerprint: ${line.slice(0, 200)}`);
+    seen.add(fp);
+    records++;
+    bytes += Buffer.byteLength(line) + 1;
+    if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', r));
   }
+  lines.close();
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  return { records, bytes, ms: performance.now() - t };
-}
-
-/**
- * The log at `file`, generated unless CERTHUNT_BENCH_CACHE names a folder that already holds
- * it (generation of the 5 GB log takes minutes; the cache is never cleaned by the runner).
- */
-async function generatedLog(o: BenchOptions, name: string, limit: { records?: number; bytes?: number }): Promise<{ file: string; records: number; bytes: number }> {
-  const cacheDir = process.env.CERTHUNT_BENCH_CACHE;
-  const file = path.join(cacheDir ?? o.workDir, `${name}.json`);
-  const meta = `${file}.meta.json`;
-  if (cacheDir && existsSync(meta) && existsSync(file)) {
-    const m = JSON.parse(readFileSync(meta, 'utf8')) as { records: number; bytes: number; version: number };
-    if (m.version === GENERATOR_VERSION && (await fs.stat(file)).size === m.bytes) {
-      o.log(`using cached ${file} (${m.records.toLocaleString('en')} records, ${(m.bytes / 1e9).toFixed(2)} GB)`);
-      return { file, records: m.records, bytes: m.bytes };
-    }
-  }
-  if (cacheDir) await fs.mkdir(cacheDir, { recursive: true });
-  o.log(`generating ${file} …`);
-  const w = await writeLog(file, limit);
-  o.log(`  ${w.records.toLocaleString('en')} records, ${(w.bytes / 1e9).toFixed(2)} GB in ${fmtS(w.ms)}`);
-  if (cacheDir) await fs.writeFile(meta, JSON.stringify({ records: w.records, bytes: w.bytes, version: GENERATOR_VERSION }));
-  return { file, records: w.records, bytes: w.bytes };
+  if (records < Math.min(maxRecords, want)) throw new Error(`${g.dir}/x509.log has ${records} lines, fewer than the ${want} wanted: lower X509_PER_SESSION`);
+  o.log(`input: the first ${records.toLocaleString('en')} lines of the generated x509.log (${(bytes / 1e9).toFixed(2)} GB, ${seen.size.toLocaleString('en')} distinct certificates)`);
+  return { file, records, bytes, distinct: seen.size };
 }
 
 /** Said in the notes when set: the CLI children inherit it and the breakdown uses it too. */
 const memoryNote = (): string => (process.env.CERTHUNT_MEMORY ? `CERTHUNT_MEMORY=${process.env.CERTHUNT_MEMORY}; ` : '');
-
-/** Bump when X509Log.line changes, so cached logs are regenerated. */
-export const GENERATOR_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: wall time, peak RSS (getrusage in the child, written at exit), RSS timeline
@@ -316,6 +238,7 @@ async function runOurs(
   o: BenchOptions,
   file: string,
   records: number,
+  distinct: number,
   opts: { node?: string[]; sampleMs?: number; capMs?: number } = {},
 ): Promise<ChildRun & { lake: string; bronzeMs: number }> {
   const lake = path.join(o.workDir, `lake-${childSeq}`);
@@ -335,7 +258,7 @@ async function runOurs(
   if (run.killed) return { ...run, lake, bronzeMs };
   const report = JSON.parse(run.stdout) as CliReport;
   const f = report.files[0];
-  if (!f || f.status !== 'ingested' || f.certificates !== records || f.rejects !== 0 || report.silver.certificates.inserted !== records) {
+  if (!f || f.status !== 'ingested' || f.certificates !== records || f.rejects !== 0 || report.silver.certificates.inserted !== distinct) {
     throw new Error(`unexpected ingest report: ${run.stdout.slice(0, 2000)}`);
   }
   return { ...run, lake, bronzeMs };
@@ -713,10 +636,10 @@ interface CpuProfile {
   endTime: number;
 }
 
-async function cpuProfile(o: BenchOptions, file: string, records: number): Promise<{ lines: string[]; top: string }> {
+async function cpuProfile(o: BenchOptions, file: string, records: number, distinct: number): Promise<{ lines: string[]; top: string }> {
   const dir = path.join(o.workDir, 'cpu-prof');
   await fs.mkdir(dir, { recursive: true });
-  const run = await runOurs(o, file, records, { node: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const run = await runOurs(o, file, records, distinct, { node: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   await fs.rm(run.lake, { recursive: true, force: true });
   const name = (await fs.readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   if (!name) return { lines: ['  (no .cpuprofile written)'], top: '' };
@@ -797,7 +720,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
   const cap = capMs(o, 120, 20);
   // Past this per ingest, one pair is enough (and the profile uses a 100,000-record prefix).
   const slow = 10 * 60_000;
-  const log = await generatedLog(o, `x509-${records}`, { records });
+  const log = await generatedLog(o, { records });
   const inputBytes = log.bytes;
 
   // The log was just written (page cache warm); one floor run loads DuckDB's library.
@@ -810,7 +733,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
   let lakeBytes = 0;
   for (let i = 0; i < maxPairs; i++) {
     const doOurs = async () => {
-      const r = await runOurs(o, log.file, records, { capMs: cap });
+      const r = await runOurs(o, log.file, records, log.distinct, { capMs: cap });
       if (!r.killed) lakeBytes = await dirBytes(r.lake);
       await fs.rm(r.lake, { recursive: true, force: true });
       ours.push(r);
@@ -842,7 +765,7 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
 
   // The breakdown needs a whole in-process ingest: at full size unless ours could not finish.
   const breakdownRecords = killed ? Math.min(records, 100_000) : records;
-  const breakdownLog = breakdownRecords === records ? log : await generatedLog(o, `x509-${breakdownRecords}`, { records: breakdownRecords });
+  const breakdownLog = breakdownRecords === records ? log : await generatedLog(o, { records: breakdownRecords });
   o.log(`instrumented in-process ingest of ${breakdownRecords.toLocaleString('en')} records (breakdown) …`);
   const inst = await instrumentedIngest(o, breakdownLog.file, breakdownRecords);
   o.log('JS read path, stage by stage …');
@@ -850,9 +773,9 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
   // The main thread's JS work per record does not depend on the size; DuckDB's threads are not
   // sampled. So a slow ingest is profiled on a prefix.
   const profRecords = killed || oursMed > slow ? Math.min(records, 100_000) : records;
-  const profLog = profRecords === records ? log : await generatedLog(o, `x509-${profRecords}`, { records: profRecords });
+  const profLog = profRecords === records ? log : await generatedLog(o, { records: profRecords });
   o.log(`cpu profile of the CLI on ${profRecords.toLocaleString('en')} records …`);
-  const cpu = await cpuProfile(o, profLog.file, profRecords);
+  const cpu = await cpuProfile(o, profLog.file, profRecords, profLog.distinct);
 
   const rssMed = median(ours.map((r) => r.maxRssMiB));
   const details = [
@@ -895,9 +818,9 @@ async function ingestMemory(o: BenchOptions): Promise<BenchResult> {
   const bytes = o.quick ? 500e6 : 5e9;
   const budget = 1024;
   const cap = capMs(o, 60, 30);
-  const log = await generatedLog(o, `x509-${bytes / 1e6}MB`, { bytes });
+  const log = await generatedLog(o, { bytes }, true);
   o.log(`certhunt ingest of ${(log.bytes / 1e9).toFixed(2)} GB (cap ${fmtS(cap)}) …`);
-  const r = await runOurs(o, log.file, log.records, { sampleMs: 200, capMs: cap });
+  const r = await runOurs(o, log.file, log.records, log.distinct, { sampleMs: 200, capMs: cap });
   const lakeBytes = r.killed ? 0 : await dirBytes(r.lake);
   await fs.rm(r.lake, { recursive: true, force: true });
   if (r.killed && r.maxRssMiB <= budget) {

@@ -21,6 +21,7 @@ import type * as CheckpointMod from '../src/lake/checkpoint.js';
 import type * as ActionsMod from '../src/lake/actions.js';
 import type * as LogPathMod from '../src/lake/log-path.js';
 import type { Snapshot } from '../src/lake/snapshot.js';
+import { generated } from './lib/generated.js';
 import { median } from './lib/measure.js';
 
 const { openEngine } = (await import('../dist/engine/duckdb.js' as string)) as typeof EngineMod;
@@ -63,33 +64,25 @@ export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>
 };
 
 // ---------------------------------------------------------------------------------------------
-// Certificate-shaped rows, generated deterministically from range()
+// Certificate rows: silver's certificates as `certhunt generate --format parquet` writes them
 
-function certRowsSql(n: number): string {
-  return `
-WITH b AS (
-  SELECT range AS i, sha256(range::VARCHAR) AS h,
-         'host' || (range % 100003)::VARCHAR || '.example' || (range % 97)::VARCHAR || '.com' AS cn
-  FROM range(${n})
-)
-SELECT i AS __i,
-  h AS sha256,
-  sha1(h) AS sha1,
-  md5(h) AS md5,
-  upper(substr(h, 1, 32)) AS serial,
-  'CN=' || cn || ', O=Org ' || (i % 5011)::VARCHAR || ', C=' || ['US','DE','FR','NL','RU','CN','BR','JP'][1 + i % 8] AS subject,
-  'CN=' || ['R3','E1','GTS CA 1C3','Sectigo RSA Domain Validation Secure Server CA','DigiCert TLS RSA SHA256 2020 CA1','Self-Signed'][1 + i % 6]
-    || ', O=' || ['Let''s Encrypt','Google Trust Services','Sectigo Limited','DigiCert Inc','Unknown'][1 + i % 5] || ', C=US' AS issuer,
-  cn AS common_name,
-  CASE WHEN i % 4 = 0 THEN [cn] ELSE [cn, 'www.' || cn, '*.cdn' || (i % 1009)::VARCHAR || '.net'] END AS san,
-  TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_seconds((i * 7919) % 126144000) AS not_valid_before,
-  TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_seconds((i * 7919) % 126144000 + 7776000 + (i % 4) * 31536000) AS not_valid_after,
-  ['rsaEncryption','id-ecPublicKey','Ed25519'][1 + i % 3] AS key_alg,
-  [2048, 256, 4096, 384, 3072][1 + i % 5]::INTEGER AS key_length,
-  (i % 50 = 0) AS is_ca,
-  TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i // 10) AS first_seen,
-  TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i // 10 + (i % 1000) * 60) AS last_seen
-FROM b`;
+/**
+ * A table `certs` of `rows` certificate rows numbered by __i: `certhunt generate`'s certificates
+ * (its mix, every silver column but the DER, which would make 10M source rows ~20 GB in memory;
+ * a lake fed by logs without log-certs-base64 has none either), `distinct` of them, repeated
+ * until `rows` (a copy's rows are the same certificates: appends do not deduplicate).
+ */
+async function materializeCerts(o: BenchOptions, conn: DuckDBConnection, rows: number, distinct: number): Promise<void> {
+  const g = await generated(o, `certificates-${distinct}`, ['--certificates', String(distinct), '--observations', '0', '--format', 'parquet']);
+  const file = path.join(g.dir, 'certificates.parquet');
+  // Row order kept, so that each batch's __i range is a range of row groups (zone maps).
+  await conn.run('SET preserve_insertion_order = true');
+  const n = Math.min(rows, distinct);
+  await conn.run(`CREATE TABLE certs AS SELECT file_row_number AS __i, * EXCLUDE (file_row_number, der) FROM read_parquet('${file}', file_row_number = true) WHERE file_row_number < ${n}`);
+  for (let k = 1; k * distinct < rows; k++) {
+    await conn.run(`INSERT INTO certs SELECT ${k * distinct} + file_row_number AS __i, * EXCLUDE (file_row_number, der) FROM read_parquet('${file}', file_row_number = true) WHERE file_row_number < ${Math.min(distinct, rows - k * distinct)}`);
+  }
+  await conn.run('SET preserve_insertion_order = false');
 }
 
 /** Rows [lo, hi) of the pre-materialized `certs` table (zone maps on __i make this a range read). */
@@ -214,7 +207,7 @@ async function lakeAppend(o: BenchOptions): Promise<BenchResult> {
 
   o.log(`materializing ${rows.toLocaleString('en')} certificate rows …`);
   let t0 = performance.now();
-  await conn.run(`CREATE TABLE certs AS ${certRowsSql(rows)}`);
+  await materializeCerts(o, conn, rows, o.quick ? 200_000 : 1_000_000);
   o.log(`  ${fmt(performance.now() - t0, 's')}, RSS ${rssMiB().toFixed(0)} MiB`);
   const rssAfterSetup = process.resourceUsage().maxRSS / 1024;
 
@@ -306,7 +299,7 @@ async function lakeSnapshot(o: BenchOptions): Promise<BenchResult> {
   const conn = engine.conn;
   const floorConn = await engine.instance.connect();
   await floorConn.run("SET TimeZone = 'UTC'");
-  await conn.run(`CREATE TABLE certs AS ${certRowsSql(commits * rowsPerCommit)}`);
+  await materializeCerts(o, conn, commits * rowsPerCommit, commits * rowsPerCommit);
 
   const dir = path.join(o.workDir, 'delta');
   // Our append re-reads the whole log on every commit (see the notes), so 2,000 of them take

@@ -2,77 +2,44 @@
  * Capture benchmark (run through scripts/bench.mjs):
  *
  * - pcap: TLS session and certificate extraction from a ≥ 1 GB capture (≈ 120 MB with --quick)
- *   built from the real handshakes of ../shared/fixtures/pcap mixed with bulk transfer, against
+ *   built from generated TLS handshakes mixed with bulk transfer, against
  *   `tshark -r FILE -Y "tls.handshake.type == 11" -T fields -e tls.handshake.certificate`
  *   (Debian's tshark, installed by scripts/tshark-deps.sh when missing). Both run as child
  *   processes under /usr/bin/time (wall, max RSS), alternated; ratio of medians, target: ours
  *   at most 1/20 of tshark's time (≥ 20× its throughput). Ours is also run on a quarter of the
  *   capture: its peak RSS must not grow with the capture's size.
  *
- * The capture: connections replayed from the fixtures' TLS handshakes (every byte each side
- * sent, re-framed as Ethernet/IPv4/TCP with fresh addresses, ports and sequence numbers), 64 of
- * them interleaved at a time, about half of them followed by a bulk download of TLS application
+ * The capture: connections replayed from the handshakes of `certhunt generate`'s sessions (its
+ * mix: TLS 1.2 and 1.3, resumed and refused sessions, browsers' and implants' hellos, chains
+ * of one or two certificates shaped like real ones; every byte each side sent, as its capture
+ * writer builds it), re-framed as Ethernet/IPv4/TCP with fresh addresses, ports and sequence
+ * numbers, 64 of them interleaved at a time, about half of them followed by a bulk download of TLS application
  * data records, and plain (non-TLS) bulk flows in between: about 5% of the bytes are handshakes.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchResult } from './lake.js';
 import { median, timed, type Timed } from './lib/measure.js';
 import { prng } from '../test/helpers/bytes.js';
-import type * as CaptureMod from '../src/net/capture.js';
-import type * as PacketMod from '../src/net/packet.js';
+import type * as ScaleMod from '../src/demo/scale.js';
+import type * as SessionsMod from '../src/demo/sessions.js';
 import type * as WriterMod from '../src/net/writer.js';
-import { globSync } from 'tinyglobby';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.join(ROOT, '..', 'shared', 'fixtures', 'pcap');
-const { readCapture } = (await import('../dist/net/capture.js' as string)) as typeof CaptureMod;
-const { PacketDecoder } = (await import('../dist/net/packet.js' as string)) as typeof PacketMod;
+const { ScaleModel } = (await import('../dist/demo/scale.js' as string)) as typeof ScaleMod;
+const { sessionExchanges } = (await import('../dist/demo/sessions.js' as string)) as typeof SessionsMod;
 const { pcapHeader, pcapRecord, tcpConnection } = (await import('../dist/net/writer.js' as string)) as typeof WriterMod;
 
 export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = { pcap: pcapBench };
 
 type Turn = WriterMod.Turn;
 
-/** Each TCP connection of a fixture capture as the turns of bytes each side sent. */
-async function templates(): Promise<Turn[][]> {
-  const out: Turn[][] = [];
-  for (const file of globSync('**/*.pcap', { cwd: FIXTURES, absolute: true }).sort()) {
-    const decoder = new PacketDecoder();
-    const conns = new Map<string, { client: string; next: Map<string, number>; turns: Turn[] }>();
-    async function* one() {
-      yield readFileSync(file);
-    }
-    for await (const item of readCapture(one())) {
-      if (item.kind !== 'packet') continue;
-      const d = decoder.decode(item.packet);
-      if (d.kind !== 'tcp') continue;
-      const s = d.segment;
-      const from = `${s.src}:${s.srcPort}`;
-      const to = `${s.dst}:${s.dstPort}`;
-      const key = [from, to].sort().join(' ');
-      let c = conns.get(key);
-      if (!c) conns.set(key, (c = { client: s.flags & 2 && !(s.flags & 16) ? from : s.flags & 2 ? to : from, next: new Map(), turns: [] }));
-      if (s.payload.length === 0) continue;
-      // Clean captures: skip retransmissions by sequence number, keep the rest in order.
-      const next = c.next.get(from);
-      if (next !== undefined && ((s.seq - next) | 0) < 0) continue;
-      c.next.set(from, (s.seq + s.payload.length) >>> 0);
-      const who = from === c.client ? 'client' : 'server';
-      const last = c.turns[c.turns.length - 1];
-      if (last && last.from === who) last.bytes = Buffer.concat([last.bytes, s.payload]);
-      else c.turns.push({ from: who, bytes: Buffer.from(s.payload) });
-    }
-    for (const c of conns.values()) {
-      const first = c.turns[0];
-      // Real TLS handshakes only: the client speaks first with a handshake record (STARTTLS
-      // dialogues are kept: their first turn is plain text and TLS follows).
-      if (first && c.turns.some((t) => t.from === 'client' && t.bytes[0] === 0x16) && c.turns.some((t) => t.from === 'server' && t.bytes[0] === 0x16)) out.push(c.turns);
-    }
-  }
-  return out;
+/** The byte turns of the first `n` sessions `certhunt generate` makes (seed 1), each a TCP connection's worth. */
+function templates(n: number): Turn[][] {
+  const model = new ScaleModel({ seed: 1, certificates: Math.max(1000, n * 4), sessions: n });
+  return [...sessionExchanges(model.stream())].map(({ exchange }) => exchange.turns.map((t) => ({ from: t.from, bytes: t.bytes })));
 }
 
 interface Made {
@@ -85,8 +52,7 @@ interface Made {
 
 async function makeCapture(o: BenchOptions, targetBytes: number, name: string): Promise<Made> {
   const file = path.join(o.workDir, name);
-  const tpl = await templates();
-  if (tpl.length === 0) throw new Error(`no TLS handshakes found under ${FIXTURES}`);
+  const tpl = templates(TEMPLATES);
   const rand = prng(7);
   const out = createWriteStream(file, { highWaterMark: 4 << 20 });
   const write = async (b: Buffer) => {
@@ -183,8 +149,10 @@ function ensureTshark(o: BenchOptions): void {
   if (r.status !== 0 || spawnSync('tshark', ['--version']).status !== 0) throw new Error('tshark could not be installed');
 }
 
+/** Distinct handshakes the capture cycles through (each connection picks one at random). */
+const TEMPLATES = 5000;
+
 async function pcapBench(o: BenchOptions): Promise<BenchResult> {
-  if (!existsSync(FIXTURES)) throw new Error(`needs ${FIXTURES}`);
   ensureTshark(o);
   const target = o.quick ? 120e6 : 1.05e9;
   o.log(`building a ${(target / 1e9).toFixed(2)} GB capture …`);

@@ -71,7 +71,8 @@ const seconds = (ms: number) => ms / 1000;
 
 /** One x509.log row's values, Zeek's spelling (from parseCertificate, which follows it). */
 function x509Row(der: Uint8Array, ts: number, hostCert: boolean, withDer: boolean): Row {
-  const c = parseCertificate(der);
+  // Zeek logs no self-signature: checking one would cost a verify per row.
+  const c = parseCertificate(der, { selfSigned: 'never' });
   const list = (xs: string[]) => (xs.length > 0 ? xs : null);
   const row: Row = {
     ts: seconds(ts),
@@ -211,7 +212,7 @@ function sslLogger(options: ZeekOptions): (f: SessionFacts) => Row {
     const fp = f.chainSha256[0]!;
     let n = names.get(fp);
     if (!n) {
-      const c = parseCertificate(f.ders[0]!);
+      const c = parseCertificate(f.ders[0]!, { selfSigned: 'never', keepDer: false });
       names.set(fp, (n = [...(c.common_name !== null ? [c.common_name] : []), ...c.subject_alternative_names]));
     }
     return n;
@@ -270,16 +271,22 @@ function* dnsRows(net: Traffic): Generator<Row> {
 const double = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
 
 /** Zeek's JSON writer (rapidjson): doubles keep a fraction, unset fields are left out. */
+/** Each log's `"name":` prefixes, quoted once rather than on every line. */
+const quotedKeys = new WeakMap<Fields, string[]>();
+
 function jsonLine(path: string, fields: Fields, row: Row): string {
-  const parts = [`"_path":${JSON.stringify(path)}`];
-  for (const [name, type] of fields) {
+  let keys = quotedKeys.get(fields);
+  if (!keys) quotedKeys.set(fields, (keys = fields.map(([name]) => `${JSON.stringify(name)}:`)));
+  let out = `{"_path":${JSON.stringify(path)}`;
+  for (let i = 0; i < fields.length; i++) {
+    const [name, type] = fields[i]!;
     const v = row[name] ?? null;
     if (v === null) continue;
     const isDouble = type === 'time' || type === 'interval' || type === 'vector[interval]';
     const text = isDouble ? (Array.isArray(v) ? `[${(v as number[]).map(double).join(',')}]` : double(v as number)) : JSON.stringify(v);
-    parts.push(`${JSON.stringify(name)}:${text}`);
+    out += `,${keys[i]}${text}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 /**

@@ -48,6 +48,15 @@ export interface WrittenFile {
 }
 
 /**
+ * Rows per row group at most. DuckDB honours ROW_GROUP_SIZE_BYTES only when it may reorder rows:
+ * a sorted write (silver's merges, any SELECT with ORDER BY) made row groups of 122,880 rows,
+ * whose DER column alone was 200 MB, and a reader must hold a whole column chunk: every hunt
+ * reading `der` ran out of the default 448 MB (with 32,768-row groups, of 55 MB, one still did).
+ * 16,384 rows of DER are ~28 MB.
+ */
+export const ROW_GROUP_ROWS = 16_384;
+
+/**
  * Write the result of `select` (columns already in the table's physical order and types) to a
  * Parquet file. Delta stats come from the statistics DuckDB's writer returns (RETURN_STATS):
  * measured in bench/lake.ts, a separate parquet_metadata() query cost 7% of an append; this
@@ -66,7 +75,7 @@ export async function writeParquet(
     // Spark 3 does, so the file says so in the key Spark reads.
     rows = await queryJson(
       conn,
-      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE_BYTES '64MB', RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
+      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES '64MB', RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
     );
   } catch (e) {
     throw new DeltaError('invalid', `cannot write data file: ${firstLine(e)}`, { file: localFile, cause: e });
