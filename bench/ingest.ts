@@ -130,7 +130,9 @@ async function generatedLog(
   }
   lines.close();
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  if (records < Math.min(maxRecords, want)) throw new Error(`${g.dir}/x509.log has ${records} lines, fewer than the ${want} wanted: lower X509_PER_SESSION`);
+  if (limit.records !== undefined ? records < limit.records : bytes < limit.bytes!) {
+    throw new Error(`${g.dir}/x509.log ends at ${records} lines (${bytes} bytes), short of ${JSON.stringify(limit)}: lower X509_PER_SESSION`);
+  }
   o.log(`input: the first ${records.toLocaleString('en')} lines of the generated x509.log (${(bytes / 1e9).toFixed(2)} GB, ${seen.size.toLocaleString('en')} distinct certificates)`);
   return { file, records, bytes, distinct: seen.size };
 }
