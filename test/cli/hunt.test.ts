@@ -150,7 +150,7 @@ test('a hunt that fails is reported and skipped; the others land', { skip }, asy
   const printed = JSON.parse(r.out) as { hunt_id: string; run_id: string }[];
   // Independently: certificates whose common name is an IPv4 address.
   const expected = await sql(lake, "SELECT count(*)::INT AS n FROM certificates WHERE regexp_matches(common_name, '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$')");
-  assert.ok(expected[0]!.n > 0, 'brimdata has an IP common name');
+  assert.ok((expected[0]!.n as number) > 0, 'brimdata has an IP common name');
   assert.equal(printed.filter((f) => f.hunt_id === 'ip-as-common-name').length, expected[0]!.n);
   const landed = await sql(lake, `SELECT count(*)::INT AS n FROM gold.findings WHERE run_id = '${printed[0]!.run_id}'`);
   assert.deepEqual(landed, [{ n: printed.length }]);

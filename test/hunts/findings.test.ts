@@ -28,7 +28,7 @@ function hunt(id: string, entity: string, sql: string, score = 50): Hunt {
   return { id, title: id, description: id, attack: ['T1573.002'], severity: 'medium', score, entity, sql, false_positives: [], references: [], tests: [], file: `${id}.yaml` };
 }
 
-const q = (v: unknown) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : Array.isArray(v) ? `CAST([${v.map(q).join(', ')}] AS VARCHAR[])` : String(v));
+const q = (v: unknown): string => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : Array.isArray(v) ? `CAST([${v.map(q).join(', ')}] AS VARCHAR[])` : String(v));
 
 test('allowlists and risk scores in SQL agree with the documented rules on a random population', async () => {
   const rnd = prng(42);

@@ -100,7 +100,7 @@ function bitmapArray(buckets: [number, Uint8Array][]): Uint8Array {
 
 /** A DV file: version 1, then per DV big-endian size, data, CRC-32. Returns the offsets too. */
 function dvFile(dvs: Uint8Array[]): { bytes: Uint8Array; offsets: number[] } {
-  const parts = [Uint8Array.of(1)];
+  const parts: Uint8Array[] = [Uint8Array.of(1)];
   const offsets: number[] = [];
   let at = 1;
   for (const d of dvs) {
@@ -161,6 +161,7 @@ function memStorage(files: Map<string, Uint8Array>): Storage {
     delete: unused,
     localPath: unused,
     stagingPath: unused,
+    sync: unused,
   };
 }
 
@@ -452,7 +453,7 @@ test('golden dv-partitioned-with-checkpoint: every DV matches its file and the D
   try {
     const checkpoint = join(table, '_delta_log', '00000000000000000010.checkpoint.parquet');
     const sql = `select add.deletionVector as dv, add.stats as stats from read_parquet('${checkpoint}') where add.deletionVector is not null`;
-    const rows = (await c.runAndReadAll(sql)).getRowObjectsJS() as { dv: DeletionVectorDescriptor; stats: string }[];
+    const rows = (await c.runAndReadAll(sql)).getRowObjectsJS() as unknown as { dv: DeletionVectorDescriptor; stats: string }[];
     assert.ok(rows.length > 0, 'checkpoint has deletion vectors');
     for (const { dv, stats } of rows) {
       assert.ok(ids.has(dvUniqueId(dv)), `${dvUniqueId(dv)} was added by a commit up to v10`);

@@ -189,7 +189,7 @@ describe('writes', () => {
     const removed = commit.filter((a) => a.remove).map((a) => a.remove.path);
     const aFile = before.files.find((f) => JSON.parse(f.stats!).minValues.sha256.startsWith('a'))!;
     assert.deepEqual(removed, [aFile.path], 'only the file holding a5 is rewritten');
-    const metrics = commit.find((a) => a.commitInfo).commitInfo.operationMetrics;
+    const metrics = commit.find((a) => a.commitInfo)!.commitInfo.operationMetrics;
     assert.equal(metrics.numTargetRowsUpdated, '1');
     assert.equal(metrics.numTargetRowsInserted, '1');
     const rows = await t.rows({ orderBy: 'sha256' });
