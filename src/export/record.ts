@@ -6,7 +6,9 @@
  * Every string here may come from a certificate or a log an attacker wrote (subject, CN, SANs,
  * evidence): each format escapes or drops what would break it.
  */
-export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+import type { Severity } from '../hunts/hunt.js';
+
+export type { Severity };
 
 export interface ExportCertificate {
   sha256: string;

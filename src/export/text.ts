@@ -4,6 +4,7 @@
  * look like what they claim to be); free text is cleaned or escaped per format.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { SEVERITIES } from '../hunts/hunt.js';
 import type { Severity } from './record.js';
 
 /**
@@ -94,12 +95,9 @@ export function attackUrl(technique: string): string {
   return `https://attack.mitre.org/techniques/${technique.replace('.', '/')}/`;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
-export const SEVERITIES: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-
 /** Unknown severities (hunt files are user data) rank as 'info'. */
 export function severityRank(s: string): number {
-  return (SEVERITY_RANK as Record<string, number>)[s] ?? 0;
+  return Math.max(0, (SEVERITIES as readonly string[]).indexOf(s));
 }
 
 export function severityOf(s: string): Severity {
