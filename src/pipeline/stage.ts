@@ -1,10 +1,65 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { mkdirSync, promises as fs, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqlString } from '../lake/schema.js';
 import { FileSink } from './sink.js';
+
+/**
+ * Staging files go to tmpdir()/certhunt-stage/<pid>/ unless the caller gives a folder. A run
+ * killed mid-ingest (SIGKILL, out of memory, power loss) cannot remove its files; the next run
+ * does: a folder whose process is gone and that has not changed for STALE_MS is swept when a
+ * process first stages. Files of a live process, or of one gone only lately (its folder may be
+ * on a disk another host shares), are left alone.
+ */
+const STALE_MS = 60 * 60_000;
+/** The default folder for this process, once made (tmpdir() can change under tests). */
+let ownDir: string | null = null;
+
+function defaultDir(): string {
+  const root = join(tmpdir(), 'certhunt-stage');
+  const dir = join(root, String(process.pid));
+  if (ownDir !== dir) {
+    mkdirSync(dir, { recursive: true });
+    sweepStages(root);
+    ownDir = dir;
+  }
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, as another user's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove the staging folders of processes that are gone (see above); returns what was removed. */
+export function sweepStages(root: string, now = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid || alive(Number(name))) continue;
+    const path = join(root, name);
+    try {
+      if (now - statSync(path).mtimeMs < STALE_MS) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Gone already, or not ours to remove: the next run tries again.
+    }
+  }
+  return removed;
+}
 
 /**
  * Records from JS reach DuckDB through a newline-delimited JSON file: JSON.stringify is the
@@ -19,7 +74,7 @@ export class Stage {
   private longest = 0;
   private closed = false;
 
-  constructor(dir = tmpdir()) {
+  constructor(dir = defaultDir()) {
     this.file = join(dir, `certhunt-stage-${randomUUID()}.ndjson`);
     this.sink = new FileSink(this.file);
   }
