@@ -39,7 +39,7 @@ export interface Kind {
 }
 
 export const MIX = [
-  { id: 'popular', certificates: 8000, sessions: 7900, threat: false, skew: 'zipf', what: 'popular sites: public CAs, 90-day and 1-year, EC and RSA, SANs name + www' },
+  { id: 'popular', certificates: 8000, sessions: 7819, threat: false, skew: 'zipf', what: 'popular sites: public CAs, 90-day and 1-year, EC and RSA, SANs name + www' },
   { id: 'partner', certificates: 700, sessions: 700, threat: false, skew: 'zipf', what: 'partner portals under a public CA, in no top list' },
   { id: 'internal', certificates: 600, sessions: 900, threat: false, skew: 'zipf', what: 'internal services under the corporate CA' },
   { id: 'appliance', certificates: 300, sessions: 200, threat: false, skew: 'uniform', what: 'self-signed appliances (printers, iLO, NAS)' },
@@ -57,7 +57,8 @@ export const MIX = [
   { id: 'short-lived', certificates: 40, sessions: 30, threat: true, hunt: 'short-lived-unpopular', skew: 'uniform', what: 'valid for a week, in no top list' },
   { id: 'dynamic-dns', certificates: 40, sessions: 30, threat: true, hunt: 'dynamic-dns-wildcard', skew: 'uniform', what: 'a dynamic-DNS host name (Duck DNS, No-IP, Dynu...)' },
   { id: 'expired', certificates: 30, sessions: 22, threat: true, hunt: 'expired-in-use', skew: 'uniform', what: 'expired weeks before it is served' },
-  { id: 'moving', certificates: 25, sessions: 19, threat: true, hunt: 'moving-infrastructure', skew: 'uniform', what: 'one certificate on four addresses in turn, days apart' },
+  // An implant beacons to it all along: ~20 sessions a certificate at M = 5N, else few are seen on three addresses.
+  { id: 'moving', certificates: 25, sessions: 100, threat: true, hunt: 'moving-infrastructure', skew: 'uniform', what: 'one certificate on four addresses in turn, days apart' },
 ] as const satisfies readonly Kind[];
 
 export type KindId = (typeof MIX)[number]['id'];

@@ -85,6 +85,8 @@ export async function writeSilverParquet(
   const work = join(dir, '.parts');
   await fs.rm(work, { recursive: true, force: true });
   await fs.mkdir(work, { recursive: true });
+  // The caller's connection gets its setting back (a lake writer refuses to write with it on).
+  const kept = (await conn.runAndReadAll("SELECT current_setting('preserve_insertion_order') AS v")).getRows()[0]![0];
   await conn.run('SET preserve_insertion_order = true');
   try {
     const certs = await writeTable(conn, work, 'certificates', CERT_STAGED_ROWS, certificateRows(model), model.certificateCount + model.caCertificates().length, partRows, onProgress);
@@ -114,6 +116,7 @@ export async function writeSilverParquet(
       FROM ${certParts} POSITIONAL JOIN read_parquet(${sqlString(seenFile)}) s`, join(dir, 'certificates.parquet'), 'certificates');
     return { observations: obs.rows, certificates: certs.rows };
   } finally {
+    await conn.run(`SET preserve_insertion_order = ${kept === true || kept === 'true'}`);
     await fs.rm(work, { recursive: true, force: true });
   }
 }

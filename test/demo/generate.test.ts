@@ -31,6 +31,7 @@ import { ScaleModel } from '../../src/demo/scale.js';
 import { eachSession } from '../../src/demo/sessions.js';
 import { zeekLines, zeekSessionLines } from '../../src/demo/zeek.js';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { Lake } from '../../src/pipeline/lake.js';
 import { parseCertificate } from '../../src/x509/index.js';
 import { run } from '../helpers/cli.js';
 
@@ -252,6 +253,48 @@ test('intel lists: the SSL Blacklist lists every certificate of the listed kinds
   for (const f of eachSession(new ScaleModel({ seed: 7, certificates: N, sessions: M }).stream())) if (f.spec.client_kind === 'implant') implants.add(f.ja3.md5);
   const ja3 = (await sql('SELECT ja3_md5 FROM intel_ja3 ORDER BY 1')).map((x) => x.ja3_md5);
   assert.deepEqual(ja3, [...implants].sort(), 'intel_ja3: exactly the JA3s implants send');
+});
+
+test('every planted shape is found by the hunt generate.json names for it; no benign certificate is high', async () => {
+  // The lake the hunts benchmark builds: silver from the Parquet files, the intel generate wrote.
+  const lake = join(dir, 'hunt-lake');
+  const L = new Lake(lake, engine.conn);
+  for (const name of ['certificates', 'observations']) {
+    await (await L.table('silver', name)).create({ from: `SELECT * FROM read_parquet('${join(out('parquet'), `${name}.parquet`)}')` });
+  }
+  for (const [file, kind, name] of [['sslblacklist.csv', 'sslbl'], ['ja3_fingerprints.csv', 'ja3'], ['toplist.csv', 'toplist', 'tranco']] as const) {
+    const r = await run('intel', join(out('parquet'), file), '--kind', kind, ...(name ? ['--name', name] : []), '--lake', lake);
+    assert.equal(r.code, 0, `${file}: ${r.err}`);
+  }
+  const h = await run('hunt', '--lake', lake, '--limit', '1');
+  assert.equal(h.code, 0, h.err);
+  const sql = async (q: string) => {
+    const r = await run('sql', q, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out) as Record<string, unknown>[];
+  };
+  const found = new Map<string, Set<string>>();
+  for (const f of await sql("SELECT hunt_id, entity FROM gold.findings WHERE entity_type = 'certificate'")) {
+    const set = found.get(f.hunt_id as string) ?? new Set<string>();
+    found.set(f.hunt_id as string, set.add(f.entity as string));
+  }
+  const high = new Set((await sql("SELECT entity FROM gold.findings WHERE entity_type = 'certificate' AND severity IN ('high', 'critical')")).map((r) => r.entity as string));
+  // Sessions decide what a sensor saw: a planted certificate no session sent in clear cannot be
+  // in use, moving or popular with anyone, so the hunts that need sightings are held to the seen ones.
+  const seen = new Set((await sql('SELECT sha256 FROM certificates WHERE first_seen IS NOT NULL')).map((r) => r.sha256 as string));
+  const model = new ScaleModel({ seed: 7, certificates: N, sessions: M });
+  for (const [k, kind] of MIX.entries()) {
+    const shas = Array.from({ length: model.counts[k]! }, (_, r) => sha256(model.certificateAt(model.indexOf(k, r)).der)).filter((s) => seen.has(s));
+    if (!kind.threat) {
+      assert.deepEqual(shas.filter((s) => high.has(s)), [], `${kind.id}: no high or critical finding on a benign certificate`);
+      continue;
+    }
+    assert.ok(shas.length > 0, `${kind.id}: some certificates were seen`);
+    for (const hunt of [kind.hunt, ...('sslbl' in kind ? ['blacklisted-certificates'] : [])]) {
+      const missed = shas.filter((s) => !found.get(hunt)?.has(s));
+      assert.deepEqual(missed, [], `${kind.id}: every one seen is found by ${hunt}`);
+    }
+  }
 });
 
 test('template DER: our parser and OpenSSL agree on every kind of certificate', () => {
