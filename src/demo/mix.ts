@@ -12,8 +12,11 @@
  *   internal: its services under the company CA, on 10.10/16; 10% of the browsing each in the
  *   demo, less here where the population is large.
  * - appliance: its self-signed printers and iLOs.
- * - the rest: one kind per shape threats.ts plants, with the hunt meant to find it; three of
- *   them are on the generated SSL Blacklist too, as the demo's malware certificates are. The demo
+ * - the rest: one kind per certificate shape threats.ts plants, with the certificate hunt meant
+ *   to find it; three of them are on the generated SSL Blacklist too, as the demo's malware
+ *   certificates are. Not modelled here: the demo's plants found by address, host or subject
+ *   (TLS on port 53, a rogue CA's clone of a public subject, validation failures accepted, a
+ *   phishing site a whole floor visits in one morning). The demo
  *   plants one of each among ~150 certificates (14%) and ~15% of its sessions; at scale they
  *   are a few per cent of both, as a hunter would rather meet them.
  *
@@ -39,7 +42,7 @@ export interface Kind {
 }
 
 export const MIX = [
-  { id: 'popular', certificates: 8000, sessions: 7819, threat: false, skew: 'zipf', what: 'popular sites: public CAs, 90-day and 1-year, EC and RSA, SANs name + www' },
+  { id: 'popular', certificates: 7950, sessions: 7781, threat: false, skew: 'zipf', what: 'popular sites: public CAs, 90-day and 1-year, EC and RSA, SANs name + www' },
   { id: 'partner', certificates: 700, sessions: 700, threat: false, skew: 'zipf', what: 'partner portals under a public CA, in no top list' },
   { id: 'internal', certificates: 600, sessions: 900, threat: false, skew: 'zipf', what: 'internal services under the corporate CA' },
   { id: 'appliance', certificates: 300, sessions: 200, threat: false, skew: 'uniform', what: 'self-signed appliances (printers, iLO, NAS)' },
@@ -57,6 +60,8 @@ export const MIX = [
   { id: 'short-lived', certificates: 40, sessions: 30, threat: true, hunt: 'short-lived-unpopular', skew: 'uniform', what: 'valid for a week, in no top list' },
   { id: 'dynamic-dns', certificates: 40, sessions: 30, threat: true, hunt: 'dynamic-dns-wildcard', skew: 'uniform', what: 'a dynamic-DNS host name (Duck DNS, No-IP, Dynu...)' },
   { id: 'expired', certificates: 30, sessions: 22, threat: true, hunt: 'expired-in-use', skew: 'uniform', what: 'expired weeks before it is served' },
+  { id: 'tool-default', certificates: 25, sessions: 19, threat: true, hunt: 'tool-default-subject', skew: 'uniform', what: "OpenSSL's placeholder subject (Internet Widgits Pty Ltd, Some-State), self-signed" },
+  { id: 'sni-mismatch', certificates: 25, sessions: 19, threat: true, hunt: 'sni-mismatch', skew: 'uniform', what: "an implant asking for a popular site's name, answered by its own certificate" },
   // An implant beacons to it all along: ~20 sessions a certificate at M = 5N, else few are seen on three addresses.
   { id: 'moving', certificates: 25, sessions: 100, threat: true, hunt: 'moving-infrastructure', skew: 'uniform', what: 'one certificate on four addresses in turn, days apart' },
 ] as const satisfies readonly Kind[];

@@ -24,6 +24,9 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const days = (n: number) => n * DAY;
 
+/** MIX's popular sites. */
+const POPULAR = MIX.findIndex((k) => k.id === 'popular');
+
 /** Coprime with BASIS: every slot gets a distinct virtual position. */
 const STRIDE = 6181;
 
@@ -405,6 +408,26 @@ export class ScaleModel {
         info = {
           ...base, ...browsers(), chain: [base.name, 'ca/northwind-r5'], sni: [host], addresses: [hostingAddress(r)],
           spec: { subject: `CN=${host}`, ...ca('ca/northwind-r5'), serial: serial(), ...validity(from, -from - r.int(30, 60)), key: P256, san: { dns: [host] } },
+        };
+        break;
+      }
+      case 'tool-default': {
+        // `openssl req -x509` with Enter pressed at every prompt but the common name.
+        const host = `${lowerAlnum(r, r.int(6, 10))}.${r.pick(['com', 'net', 'xyz'])}`;
+        info = {
+          ...base, ...implant(), chain: [base.name], sni: [null], addresses: [hostingAddress(r)],
+          spec: { ...selfSigned(`CN=${host},O=Internet Widgits Pty Ltd,ST=Some-State,C=AU`), serial: serial(), ...validity(-r.int(1, 30), 365) },
+        };
+        break;
+      }
+      case 'sni-mismatch': {
+        // The name of one of the 50 most visited sites in the ClientHello, the server's own certificate in reply.
+        const host = `${lowerAlnum(r, r.int(6, 10))}.${r.pick(['top', 'xyz', 'online'])}`;
+        const popular = this.counts[POPULAR]!;
+        const sni = popular > 0 ? `www.${this.popularDomain(r.int(0, Math.min(popular, 50) - 1))}` : `www.${host}`;
+        info = {
+          ...base, ...implant(), chain: [base.name], sni: [sni], addresses: [hostingAddress(r)],
+          spec: { ...selfSigned(`CN=${host}`), serial: serial(), ...validity(-r.int(1, 30), 365), san: { dns: [host] } },
         };
         break;
       }
