@@ -21,7 +21,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -118,17 +117,31 @@ async function generatedLog(
   let bytes = 0;
   const maxRecords = limit.records ?? Infinity;
   const maxBytes = limit.bytes ?? Infinity;
-  const lines = createInterface({ input: createReadStream(path.join(g.dir, 'x509.log'), { highWaterMark: 4 * MiB }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (records >= maxRecords || bytes >= maxBytes) break;
-    const fp = /"fingerprint":"([0-9a-f]{64})"/.exec(line)?.[1];
-    if (!fp) throw new Error(`${g.dir}/x509.log: a line without a fingerprint: ${line.slice(0, 200)}`);
-    seen.add(fp);
-    records++;
-    bytes += Buffer.byteLength(line) + 1;
-    if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', r));
+  // Chunks, not readline: its async iterator queues lines while the loop waits on the output,
+  // which held most of a 5 GB log in memory.
+  let rest = '';
+  let done = false;
+  const input = createReadStream(path.join(g.dir, 'x509.log'), { highWaterMark: 4 * MiB, encoding: 'utf8' });
+  for await (const chunk of input as AsyncIterable<string>) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop()!;
+    const keep: string[] = [];
+    for (const line of parts) {
+      if (records >= maxRecords || bytes >= maxBytes) {
+        done = true;
+        break;
+      }
+      const fp = /"fingerprint":"([0-9a-f]{64})"/.exec(line)?.[1];
+      if (!fp) throw new Error(`${g.dir}/x509.log: a line without a fingerprint: ${line.slice(0, 200)}`);
+      seen.add(fp);
+      records++;
+      bytes += Buffer.byteLength(line) + 1;
+      keep.push(line);
+    }
+    if (keep.length > 0 && !out.write(keep.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', r));
+    if (done) break;
   }
-  lines.close();
+  input.destroy();
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
   if (limit.records !== undefined ? records < limit.records : bytes < limit.bytes!) {
     throw new Error(`${g.dir}/x509.log ends at ${records} lines (${bytes} bytes), short of ${JSON.stringify(limit)}: lower X509_PER_SESSION`);
