@@ -149,7 +149,7 @@ async function writeOne(
 ): Promise<AddFile | undefined> {
   const path = `${dir}part-00000-${randomUUID()}-c000.snappy.parquet`;
   const local = await storage.stagingPath(path);
-  const written = await writeParquet(conn, select, local, dataSchema);
+  const written = await writeParquet(conn, select, local, dataSchema, { ordered: (options.sortBy?.length ?? 0) > 0 });
   if (written.numRecords === 0) {
     await fs.rm(local, { force: true });
     return undefined;

@@ -154,6 +154,16 @@ describe('writes', () => {
     }
   });
 
+  test('a sorted write runs on one thread and gives the engine its threads back', async () => {
+    const before = await q("SELECT current_setting('threads') AS n");
+    const t = table();
+    await t.create({ from: 'SELECT i AS k, md5(i::VARCHAR) AS v FROM range(1000) r(i)' });
+    await t.merge('SELECT i AS k, md5((i * 3)::VARCHAR) AS v FROM range(500, 1500) r(i)', { on: ['k'] });
+    assert.deepEqual(await q("SELECT current_setting('threads') AS n"), before, 'threads restored');
+    const rows = await t.rows({ orderBy: 'k' });
+    assert.equal(rows.length, 1500, 'merged');
+  });
+
   test('idempotent appends through txn', async () => {
     const t = table();
     await t.create({ from: 'SELECT 1 AS batch WHERE false' });
