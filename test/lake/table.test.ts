@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { DeltaError } from '../../src/lake/error.js';
 import { optimize, vacuum } from '../../src/lake/maintenance.js';
-import { queryJson, ROW_GROUP_ROWS } from '../../src/lake/parquet.js';
+import { ORDERED_ROW_GROUP_ROWS, queryJson, ROW_GROUP_ROWS } from '../../src/lake/parquet.js';
 import { FsStorage } from '../../src/lake/storage-fs.js';
 import { DeltaTable } from '../../src/lake/table.js';
 
@@ -154,14 +154,17 @@ describe('writes', () => {
     }
   });
 
-  test('a sorted write runs on one thread and gives the engine its threads back', async () => {
+  test('a sorted write (a merge) runs on one thread in small row groups and gives the engine its threads back', async () => {
     const before = await q("SELECT current_setting('threads') AS n");
     const t = table();
     await t.create({ from: 'SELECT i AS k, md5(i::VARCHAR) AS v FROM range(1000) r(i)' });
-    await t.merge('SELECT i AS k, md5((i * 3)::VARCHAR) AS v FROM range(500, 1500) r(i)', { on: ['k'] });
+    const out = await t.merge('SELECT i AS k, md5((i * 3)::VARCHAR) AS v FROM range(500, 9000) r(i)', { on: ['k'] });
     assert.deepEqual(await q("SELECT current_setting('threads') AS n"), before, 'threads restored');
-    const rows = await t.rows({ orderBy: 'k' });
-    assert.equal(rows.length, 1500, 'merged');
+    assert.equal((await t.rows()).length, 9000, 'merged');
+    const add = logJson(t, out.status === 'committed' ? out.version : -1).find((a) => a.add)!.add;
+    const groups = await q(`SELECT any_value(row_group_num_rows) AS n FROM parquet_metadata('${join(t.location, add.path)}') GROUP BY row_group_id`);
+    const most = Math.max(...groups.map((g) => Number(g.n)));
+    assert.ok(groups.length >= 4 && most <= ORDERED_ROW_GROUP_ROWS, `${groups.length} row groups, largest ${most} rows`);
   });
 
   test('idempotent appends through txn', async () => {
