@@ -17,7 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const INPUTS = ['demo', 'x509', 'sources', 'pipeline'];
 
 /** A hash of the compiled files the output depends on (a change to hunts or the lake keeps the cache). */
-function distHash(): string {
+export function generatorHash(): string {
   const h = createHash('sha256');
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -43,7 +43,7 @@ export interface Generated {
 export async function generated(o: BenchOptions, name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Generated> {
   const cache = process.env.CERTHUNT_BENCH_CACHE;
   const dir = path.join(cache ?? o.workDir, `generate-${name}`);
-  const key = JSON.stringify({ args, dist: distHash() });
+  const key = JSON.stringify({ args, dist: generatorHash() });
   const keyFile = path.join(dir, '.bench-key');
   const read = (): Generated => ({ dir, meta: JSON.parse(readFileSync(path.join(dir, 'generate.json'), 'utf8')) as Generated['meta'] });
   if (cache && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) {
