@@ -15,8 +15,10 @@ parquet writes silver-shaped certificates.parquet and observations.parquet. --ze
 each certificate's DER in Zeek's x509.log. DIR (default ./certhunt-generated) also gets
 toplist.csv (the popular sites, Tranco's format), sslblacklist.csv and ja3_fingerprints.csv
 (abuse.ch's formats: the SHA-1s of three C2 kinds' certificates, the implants' JA3s; load them
-with certhunt intel) and generate.json (seed, counts, mix, how many of each planted shape). The same seed and sizes give the same files. Certificates are valid
-DER, but their keys and signatures are random bytes: no signature verifies.`;
+with certhunt intel) and generate.json (seed, counts, mix, how many of each planted shape).
+The same seed and sizes give the same files. Certificates are valid DER shaped like real ones
+(EC keys are points on the curve), but RSA moduli and signatures are random bytes: no
+signature verifies.`;
 
 function count(value: string | undefined, flag: string): number {
   if (value === undefined) throw usage(`certhunt generate needs ${flag} N\n${GENERATE_HELP}`);
