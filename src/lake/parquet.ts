@@ -57,9 +57,9 @@ export interface WrittenFile {
 export const ROW_GROUP_ROWS = 16_384;
 /**
  * Rows per row group of a sorted write, which buffers whole row groups beside the sort that
- * feeds it: silver's certificate merge of 1M Zeek lines with their DER ran out of 448 MB at
- * 16,384 rows (32 MB buffers), and in a scratch run 450k sorted 1.6 kB rows fit 256 MB at 2,048
- * rows but not at 4,096. Only silver.certificates is written sorted (its merges).
+ * feeds it: in a scratch run 450k sorted 1.6 kB rows fit 256 MB at 2,048 rows but not at 4,096.
+ * Silver's certificate merge of a 5 GB log with DER failed at 16,384 rows (a 32 MB buffer) and
+ * fails at 2,048 too, in the sort itself. Only silver.certificates is written sorted (merges).
  */
 export const ORDERED_ROW_GROUP_ROWS = 2_048;
 
@@ -78,10 +78,10 @@ export async function writeParquet(
 ): Promise<WrittenFile> {
   let rows: Record<string, unknown>[];
   // A sorted write runs on one thread. With two, DuckDB's order-preserving Parquet writer holds
-  // the row groups that finish out of turn in memory instead of spilling: 800k sorted rows of
-  // 1.6 kB (certificates with their DER) ran out of 448 MB whatever the row group size, and a
-  // 5 GB Zeek log with log-certs-base64 failed its silver merge; on one thread they write in
-  // 2.7 s (a scratch run in DuckDB 1.5).
+  // the row groups that finish out of turn in memory instead of spilling: in a scratch run
+  // (DuckDB 1.5, 448 MB), 800k sorted rows of 1.6 kB ran out of memory whatever the row group
+  // size, and wrote in 2.7 s on one thread. It is not enough for every merge: silver's merge of
+  // a 5 GB Zeek log with log-certs-base64 still runs out (README, "Known limit").
   const threads = options.ordered ? (await queryJson(conn, "SELECT current_setting('threads') AS n"))[0]?.n : undefined;
   if (threads !== undefined) await conn.run('SET threads = 1');
   try {
