@@ -155,7 +155,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateMetada
     }
   };
 
-  const counting = model.stream(counted(model, tally));
+  // One pass over the sessions per format: a writer that needs a SessionStream gets them as one.
+  const sessions = counted(model, tally);
+  const counting = model.stream(sessions);
   const M = options.sessions;
   switch (options.format) {
     case 'zeek-json':
@@ -175,7 +177,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateMetada
       break;
     case 'parquet': {
       if (!options.duckdb) throw new Error('parquet needs a DuckDB connection');
-      const r = await writeSilverParquet(model, counted(model, tally), options.dir, await options.duckdb(), {
+      const r = await writeSilverParquet(model, sessions, options.dir, await options.duckdb(), {
         onProgress: (p) => progress({ file: `${p.table}.parquet`, done: p.rows, total: p.total }),
         ...(options.partRows ? { partRows: options.partRows } : {}),
       });
@@ -186,7 +188,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateMetada
     }
   }
   // The popular sites by rank, as Tranco lists them: what tells them apart from the partners.
-  const ranked = Math.min(TOPLIST_MAX, model.counts[MIX.findIndex((k) => k.id === 'popular')]!);
+  const ranked = Math.min(TOPLIST_MAX, model.popularSites);
   await write('toplist.csv', (function* () {
     for (let r = 0; r < ranked; r++) yield `${r + 1},${model.popularDomain(r)}`;
   })(), ranked);

@@ -232,6 +232,11 @@ export class ScaleModel {
     return Math.floor(index / BASIS) * MIX[this.kindOfSlot[p]!]!.certificates + this.rankOfSlot[p]!;
   }
 
+  /** How many popular sites there are: the top list's length. */
+  get popularSites(): number {
+    return this.counts[POPULAR]!;
+  }
+
   /** The registered domain of the popular site of rank r (0 = most visited): the top list's order. */
   popularDomain(rank: number): string {
     return `${WORDS[(rank + this.salt) % WORDS.length]}${syllables(Math.floor(rank / WORDS.length), this.bits.popular!, this.salt)}.${TLDS[(rank * 7) % TLDS.length]}`;
@@ -423,7 +428,7 @@ export class ScaleModel {
       case 'sni-mismatch': {
         // The name of one of the 50 most visited sites in the ClientHello, the server's own certificate in reply.
         const host = `${lowerAlnum(r, r.int(6, 10))}.${r.pick(['top', 'xyz', 'online'])}`;
-        const popular = this.counts[POPULAR]!;
+        const popular = this.popularSites;
         const sni = popular > 0 ? `www.${this.popularDomain(r.int(0, Math.min(popular, 50) - 1))}` : `www.${host}`;
         info = {
           ...base, ...implant(), chain: [base.name], sni: [sni], addresses: [hostingAddress(r)],
