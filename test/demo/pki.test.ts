@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { demoKey } from '../../src/demo/keys.js';
 import { type CertSpec, type Issued, Pki, PkiError } from '../../src/demo/pki.js';
 import { Rng } from '../../src/demo/rng.js';
 import { parseCertificate } from '../../src/x509/index.js';

@@ -22,7 +22,6 @@ import {
 } from '../../src/demo/traffic.js';
 import { basicConstraintsExt, buildCertificate, keyPair, sanExt, simpleName } from '../x509/helpers/build.js';
 
-const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 2, 1, 9, 0, 0, 250);
 
 // ---- the network ---------------------------------------------------------------------------------

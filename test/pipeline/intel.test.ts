@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.js';
 import { run, sql } from '../helpers/cli.js';
 import { registeredDomain } from '../../src/sources/domain.js';
 
