@@ -64,6 +64,9 @@ async function huntsBench(o: BenchOptions): Promise<BenchResult> {
     const t0 = performance.now();
     const g = await cli('generate', '--certificates', String(certs), '--observations', String(observations), '--format', 'parquet', '--out', generated, '--seed', '1');
     o.log(`  generated in ${(g.ms / 1000).toFixed(1)} s (${g.rssMiB.toFixed(0)} MiB)`);
+    for (const [file, kind, name] of [['sslblacklist.csv', 'sslbl'], ['ja3_fingerprints.csv', 'ja3'], ['toplist.csv', 'toplist', 'tranco']] as const) {
+      await cli('intel', path.join(generated, file), '--kind', kind, ...(name ? ['--name', name] : []), '--lake', lakeDir);
+    }
     const engine = await openEngine({ memoryLimit: MEMORY.full });
     const lake = new Lake(lakeDir, engine.conn);
     for (const [name, size] of [['certificates', certs], ['observations', observations]] as const) {
@@ -74,18 +77,12 @@ async function huntsBench(o: BenchOptions): Promise<BenchResult> {
       const step = 5_000_000;
       for (let lo = 0; lo < size; lo += step) await table.append(`SELECT * FROM ${file} LIMIT ${Math.min(step, size - lo)} OFFSET ${lo}`);
     }
-    engine.close();
-    for (const [file, kind, name] of [['sslblacklist.csv', 'sslbl'], ['ja3_fingerprints.csv', 'ja3'], ['toplist.csv', 'toplist', 'tranco']] as const) {
-      await cli('intel', path.join(generated, file), '--kind', kind, ...(name ? ['--name', name] : []), '--lake', lakeDir);
-    }
     // The peer's flat copies of the intel tables.
-    const copy = await openEngine({ memoryLimit: MEMORY.quick });
-    const lake2 = new Lake(lakeDir, copy.conn);
     for (const name of ['intel_sslbl', 'intel_ja3', 'intel_toplist']) {
-      const plan = await (await lake2.table('silver', name)).scan();
-      await copy.conn.run(`COPY (${plan.sql}) TO '${path.join(flat, name + '.parquet')}' (FORMAT parquet)`);
+      const plan = await (await lake.table('silver', name)).scan();
+      await engine.conn.run(`COPY (${plan.sql}) TO '${path.join(flat, name + '.parquet')}' (FORMAT parquet)`);
     }
-    copy.close();
+    engine.close();
     await fs.writeFile(marker, sizes);
     o.log(`  data ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
