@@ -1,8 +1,8 @@
 /**
  * certhunt generate: the data set at scale (src/demo/scale.ts, der.ts, mix.ts) written by
- * src/demo/generate.ts through the command itself, called in-process with quiet effects (it is
- * not registered in main.ts yet). Small sizes here; one larger run in a child process with a
- * 64 MB heap stands for "memory does not grow with N or M".
+ * src/demo/generate.ts through the command itself, called in-process with quiet effects. Small
+ * sizes here; one larger run in a child process with a 64 MB heap stands for "memory does not
+ * grow with N or M" (Zeek's path; the Parquet path's joins run in DuckDB under its cap).
  *
  * What the counts are, by definition:
  * - Zeek: ssl.log has one line per session; x509.log one line per certificate a session sent in
@@ -393,18 +393,22 @@ test('usage errors exit 2', async () => {
   assert.match((await cli('--help')).out, /certhunt generate --certificates N --observations M/, 'help');
 });
 
-test('bounded memory: 200k sessions in a 64 MB heap', () => {
+test('bounded memory: 200k sessions in a 64 MB heap, as Zeek logs and as Parquet', () => {
   const module = pathToFileURL(fileURLToPath(new URL('../../src/cli/generate.ts', import.meta.url))).href;
   const child = `const { generateCommand } = await import(process.env.GENERATE_MODULE);
     const quiet = { stdout: (t) => process.stdout.write(t), stderr: () => {}, env: {}, isTTY: false };
-    process.exitCode = await generateCommand(JSON.parse(process.env.GENERATE_ARGS), quiet, []);`;
-  const target = join(dir, 'big');
-  const args = ['--certificates', '20000', '--observations', '200000', '--format', 'zeek-json', '--out', target];
-  const stdout = execFileSync(process.execPath, ['--max-old-space-size=64', '--import', 'tsx', '--input-type=module', '-e', child], {
-    env: { ...process.env, GENERATE_MODULE: module, GENERATE_ARGS: JSON.stringify(args) },
-    encoding: 'utf8',
-  });
-  assert.match(stdout, /200,000 sessions/, 'it completes');
-  const m = JSON.parse(readFileSync(join(target, 'generate.json'), 'utf8')) as GenerateMetadata;
-  assert.equal(m.files.find((f) => f.name === 'ssl.log')?.rows, 200_000, 'every session written');
+    const engines = [];
+    process.exitCode = await generateCommand(JSON.parse(process.env.GENERATE_ARGS), quiet, engines);
+    for (const e of engines) e.close();`;
+  for (const [format, file] of [['zeek-json', 'ssl.log'], ['parquet', 'observations.parquet']] as const) {
+    const target = join(dir, `big-${format}`);
+    const args = ['--certificates', '20000', '--observations', '200000', '--format', format, '--out', target];
+    const stdout = execFileSync(process.execPath, ['--max-old-space-size=64', '--import', 'tsx', '--input-type=module', '-e', child], {
+      env: { ...process.env, GENERATE_MODULE: module, GENERATE_ARGS: JSON.stringify(args) },
+      encoding: 'utf8',
+    });
+    assert.match(stdout, /200,000 sessions/, `${format}: it completes`);
+    const m = JSON.parse(readFileSync(join(target, 'generate.json'), 'utf8')) as GenerateMetadata;
+    assert.equal(m.files.find((f) => f.name === file)?.rows, 200_000, `${format}: every session written`);
+  }
 });
