@@ -11,7 +11,7 @@
  * this output exercises must not share its mistakes.
  */
 import { createECDH, createHash } from 'node:crypto';
-import { u8, type Bytes } from './bytes.js';
+import { cat, u16, u8, vec16, type Bytes } from './bytes.js';
 import { Lru } from './lru.js';
 import type { Rng } from './rng.js';
 
@@ -335,22 +335,13 @@ function sctList(n: number, issuedAt: number, rng: Rng): Bytes {
   const scts: Bytes[] = [];
   for (let k = 0; k < n; k++) {
     const sig = rng.bytes(70 + (k % 3));
-    const body = new Uint8Array(1 + 32 + 8 + 2 + 2 + 2 + sig.length);
-    body.set(rng.bytes(32), 1);
-    const t = BigInt(issuedAt + k * 1000);
-    for (let i = 0; i < 8; i++) body[33 + i] = Number((t >> BigInt(8 * (7 - i))) & 0xffn);
-    // extensions length 0 (2 bytes), then hash sha256 (4) / signature ecdsa (3), then the signature's length.
-    body.set([0, 0, 4, 3, sig.length >> 8, sig.length & 0xff], 41);
-    body.set(sig, 47);
-    scts.push(u8(body.length >> 8, body.length & 0xff), body);
+    const logId = rng.bytes(32);
+    const t = issuedAt + k * 1000;
+    // version v1, log id, 64-bit ms timestamp, no extensions, sha256 (4) / ecdsa (3), signature.
+    const time = cat(u16(Math.floor(t / 2 ** 48)), u16(Math.floor(t / 2 ** 32) & 0xffff), u16(Math.floor(t / 2 ** 16) & 0xffff), u16(t & 0xffff));
+    scts.push(vec16(cat(u8(0), logId, time, vec16(new Uint8Array()), u8(4, 3), vec16(sig))));
   }
-  const total = scts.reduce((n, b) => n + b.length, 0);
-  const out = new Uint8Array(2 + total);
-  out[0] = total >> 8;
-  out[1] = total & 0xff;
-  let at = 2;
-  for (const b of scts) out.set(b, at), (at += b.length);
-  return out;
+  return vec16(cat(...scts));
 }
 const extension = (id: Bytes, critical: boolean, value: El | Bytes) =>
   critical ? tlv(TAG.sequence, id, TRUE, tlv(TAG.octetString, value)) : tlv(TAG.sequence, id, tlv(TAG.octetString, value));
