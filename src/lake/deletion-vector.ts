@@ -254,3 +254,104 @@ function parse(bytes: Uint8Array, file: string | undefined, expected: number | u
   }
   return out;
 }
+
+/** Z85-encode bytes (a multiple of 4 long), the inverse of decodeZ85. */
+export function encodeZ85(bytes: Uint8Array): string {
+  if (bytes.length % 4 !== 0) throw new DeltaError('invalid', `Z85 input of ${bytes.length} bytes is not a multiple of 4`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 4) {
+    let v = view.getUint32(i);
+    const group = new Array<string>(5);
+    for (let j = 4; j >= 0; j--) {
+      group[j] = Z85[v % 85]!;
+      v = Math.floor(v / 85);
+    }
+    out += group.join('');
+  }
+  return out;
+}
+
+/**
+ * Serialize sorted, distinct row indexes as a RoaringBitmapArray (the magic and the portable
+ * 64-bit Roaring layout, no run containers): what Delta's readers, and `parse` above, accept.
+ */
+export function serializeRoaringBitmapArray(rows: ArrayLike<number>): Uint8Array {
+  // Group by the high 32 bits (bucket) and then the next 16 (container).
+  const buckets = new Map<number, Map<number, number[]>>();
+  let prev = -1;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (!Number.isSafeInteger(r) || r <= prev) throw new DeltaError('invalid', `row indexes must be ascending safe integers (got ${r} after ${prev})`);
+    prev = r;
+    const key = Math.floor(r / 2 ** 32);
+    const low = r - key * 2 ** 32;
+    let containers = buckets.get(key);
+    if (!containers) buckets.set(key, (containers = new Map()));
+    const hi = low >>> 16;
+    let values = containers.get(hi);
+    if (!values) containers.set(hi, (values = []));
+    values.push(low & 0xffff);
+  }
+  const parts: Uint8Array[] = [];
+  const head = new DataView(new ArrayBuffer(12));
+  head.setUint32(0, PORTABLE_MAGIC, true);
+  head.setUint32(4, buckets.size, true); // a 64-bit count; the high word stays 0
+  parts.push(new Uint8Array(head.buffer));
+  for (const [key, containers] of buckets) {
+    const n = containers.size;
+    const meta = new DataView(new ArrayBuffer(12 + 8 * n)); // key, cookie, count, then 4+4 bytes per container
+    meta.setUint32(0, key, true);
+    meta.setUint32(4, COOKIE_NO_RUNS, true);
+    const header = new DataView(meta.buffer, 4);
+    header.setUint32(4, n, true);
+    let offset = 8 + 8 * n; // offsets count from the start of this 32-bit bitmap
+    const bodies: Uint8Array[] = [];
+    let i = 0;
+    for (const [hi, values] of containers) {
+      header.setUint16(8 + 4 * i, hi, true);
+      header.setUint16(8 + 4 * i + 2, values.length - 1, true);
+      header.setUint32(8 + 4 * n + 4 * i, offset, true);
+      let body: Uint8Array;
+      if (values.length <= ARRAY_MAX) {
+        const v = new DataView(new ArrayBuffer(2 * values.length));
+        values.forEach((x, j) => v.setUint16(2 * j, x, true));
+        body = new Uint8Array(v.buffer);
+      } else {
+        const words = new Uint32Array(2048); // 1024 little-endian 64-bit words, as 32-bit halves
+        for (const x of values) words[x >>> 5]! |= 1 << (x & 31);
+        body = new Uint8Array(8192);
+        const v = new DataView(body.buffer);
+        words.forEach((w, j) => v.setUint32(4 * j, w, true));
+      }
+      bodies.push(body);
+      offset += body.length;
+      i++;
+    }
+    parts.push(new Uint8Array(meta.buffer), ...bodies);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * A deletion vector file ("Deletion Vector File Storage Format") holding one DV per entry, and
+ * the descriptor of each: storage type 'u', its name a Z85-encoded random UUID.
+ */
+export function deletionVectorFile(entries: ArrayLike<number>[], uuid: Uint8Array): { path: string; bytes: Uint8Array; descriptors: DeletionVectorDescriptor[] } {
+  if (uuid.length !== 16) throw new DeltaError('invalid', 'a deletion vector file is named by a 16-byte UUID');
+  const pathOrInlineDv = encodeZ85(uuid);
+  const parts: Uint8Array[] = [Uint8Array.of(1)];
+  let offset = 1;
+  const descriptors = entries.map((rows) => {
+    const bitmap = serializeRoaringBitmapArray(rows);
+    const frame = new DataView(new ArrayBuffer(4));
+    frame.setUint32(0, bitmap.length);
+    const crc = new DataView(new ArrayBuffer(4));
+    crc.setUint32(0, crc32(bitmap));
+    parts.push(new Uint8Array(frame.buffer), bitmap, new Uint8Array(crc.buffer));
+    const d: DeletionVectorDescriptor = { storageType: 'u', pathOrInlineDv, offset, sizeInBytes: bitmap.length, cardinality: rows.length };
+    offset += 8 + bitmap.length;
+    return d;
+  });
+  return { path: dvFilePath(descriptors[0] ?? { storageType: 'u', pathOrInlineDv, sizeInBytes: 0, cardinality: 0 })!, bytes: Buffer.concat(parts), descriptors };
+}

@@ -9,8 +9,9 @@ import { parseSchemaString, type DeltaType } from './schema.js';
 export const READER_FEATURES = new Set(['timestampNtz', 'deletionVectors', 'columnMapping', 'vacuumProtocolCheck', 'domainMetadata']);
 
 /**
- * Writer features we honour. deletionVectors: we never write DVs, and every rewrite reads
- * through the existing ones. appendOnly: enforced below. The rest we never write.
+ * Writer features we honour. deletionVectors: merges write them where the table asks for them
+ * (dvWritable), and every rewrite reads through the existing ones. appendOnly: enforced below.
+ * The rest we never write.
  */
 export const WRITER_FEATURES = new Set(['appendOnly', 'invariants', 'checkConstraints', 'timestampNtz', 'domainMetadata', 'deletionVectors', 'vacuumProtocolCheck']);
 
@@ -69,11 +70,19 @@ function collectFieldMetadataKeys(t: DeltaType, out = new Set<string>()): Set<st
   return out;
 }
 
-/** The protocol a new table of ours needs: the oldest that holds its schema. */
-export function protocolFor(schemaHasNtz: boolean): Protocol {
-  return schemaHasNtz
-    ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
+export const ENABLE_DV = 'delta.enableDeletionVectors';
+
+/** The protocol a new table of ours needs: the oldest that holds its schema (and its DVs). */
+export function protocolFor(schemaHasNtz: boolean, deletionVectors = false): Protocol {
+  const features = [...(schemaHasNtz ? ['timestampNtz'] : []), ...(deletionVectors ? ['deletionVectors'] : [])];
+  return features.length
+    ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: features, writerFeatures: features }
     : { minReaderVersion: 1, minWriterVersion: 2 };
+}
+
+/** Whether a rewrite may mark rows deleted instead of copying their files (PROTOCOL.md "Deletion Vectors"). */
+export function dvWritable(protocol: Protocol, metadata: Metadata): boolean {
+  return protocol.minWriterVersion === 7 && (protocol.writerFeatures ?? []).includes('deletionVectors') && metadata.configuration[ENABLE_DV] === 'true';
 }
 
 export function hasNtz(t: DeltaType): boolean {

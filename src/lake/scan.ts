@@ -32,7 +32,7 @@ export async function planScan(
   snapshot: Snapshot,
   storage: Storage,
   describe: Describe,
-  options: { filters?: Filter[]; columns?: string[]; fileColumn?: string } = {},
+  options: { filters?: Filter[]; columns?: string[]; fileColumn?: string; rowColumn?: string } = {},
 ): Promise<ScanPlan> {
   const fields = snapshot.schema.fields;
   const partCols = new Set(snapshot.metadata.partitionColumns);
@@ -56,7 +56,8 @@ export async function planScan(
   files.forEach((add, i) => {
     const local = locals[i] as string;
     // With a file column every file is read on its own, tagged with its index in `files`.
-    if (add.deletionVector || options.fileColumn) return singles.push({ add, local, index: i });
+    // With a row column, each row's position in its file (what a deletion vector names).
+    if (add.deletionVector || options.fileColumn || options.rowColumn) return singles.push({ add, local, index: i });
     const key = JSON.stringify(snapshot.metadata.partitionColumns.map((c) => partitionValue(add, field(fields, c), mapped)));
     const g = groups.get(key);
     if (g) g.locals.push(local);
@@ -82,10 +83,12 @@ export async function planScan(
   }
   for (const s of singles) {
     const dv = s.add.deletionVector;
-    const source = `read_parquet(${sqlString(s.local)}${dv ? ', file_row_number = true' : ''})`;
+    const source = `read_parquet(${sqlString(s.local)}${dv || options.rowColumn ? ', file_row_number = true' : ''})`;
     const deleted = dv ? await readDeletionVector(storage, dv) : [];
     const where = deleted.length ? ` WHERE file_row_number NOT IN (SELECT unnest([${Array.from(deleted).join(',')}]::BIGINT[]))` : '';
-    const tag = options.fileColumn ? `, ${s.index} AS ${quoteIdent(options.fileColumn)}` : '';
+    const tag =
+      (options.fileColumn ? `, ${s.index} AS ${quoteIdent(options.fileColumn)}` : '') +
+      (options.rowColumn ? `, file_row_number AS ${quoteIdent(options.rowColumn)}` : '');
     parts.push(`SELECT ${await project(s.add, source)}${tag} FROM ${source}${where}`);
   }
   const where = filters.length ? ` WHERE ${filters.map(filterSql).join(' AND ')}` : '';

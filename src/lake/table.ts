@@ -4,14 +4,15 @@ import type { Action, AddFile, Metadata } from './actions.js';
 import { checkpointInterval, writeCheckpoint } from './checkpoint.js';
 import { commitWithRetry, type Outcome, type Prepared } from './commit.js';
 import { DeltaError } from './error.js';
-import { checkWritable, hasNtz, protocolFor } from './features.js';
+import { checkWritable, dvWritable, ENABLE_DV, hasNtz, protocolFor } from './features.js';
 import { commitPath } from './log-path.js';
 import { queryJson, readCheckpointActions } from './parquet.js';
-import { mayMatch, planScan, type Filter, type ScanPlan } from './scan.js';
-import { duckdbType, quoteIdent, type StructType } from './schema.js';
+import { planScan, type Filter, type ScanPlan } from './scan.js';
+import { duckdbType, type StructType } from './schema.js';
 import { decodeDataPath, fileKey, history, loadSnapshot, readCommit, updateSnapshot, versionAtTimestamp, type HistoryEntry, type Snapshot } from './snapshot.js';
 import type { Storage } from './storage.js';
 import { alignToSchema, schemaOfQuery, writeDataFiles } from './write.js';
+import { mergePlan } from './merge.js';
 
 /**
  * A Delta table: the verbs (create, append, overwrite, merge, scan, history) over the protocol
@@ -118,7 +119,7 @@ export class DeltaTable {
   }
 
   /** A DuckDB query over a snapshot's rows; files are pruned with `filters` first. */
-  async scan(options: { snapshot?: Snapshot; version?: number; timestamp?: number | Date; filters?: Filter[]; columns?: string[]; fileColumn?: string } = {}): Promise<ScanPlan> {
+  async scan(options: { snapshot?: Snapshot; version?: number; timestamp?: number | Date; filters?: Filter[]; columns?: string[]; fileColumn?: string; rowColumn?: string } = {}): Promise<ScanPlan> {
     const snapshot = options.snapshot ?? (await this.snapshot(options));
     return planScan(snapshot, this.storage, (sql) => this.describe(sql), options);
   }
@@ -160,7 +161,7 @@ export class DeltaTable {
       configuration: options.configuration ?? {},
       createdTime: this.clock(),
     };
-    const actions: Action[] = [{ protocol: protocolFor(schema.fields.some((f) => hasNtz(f.type))) }, { metaData: metadata }];
+    const actions: Action[] = [{ protocol: protocolFor(schema.fields.some((f) => hasNtz(f.type)), metadata.configuration[ENABLE_DV] === 'true') }, { metaData: metadata }];
     let adds: AddFile[] = [];
     if (options.from) {
       const aligned = await alignToSchema(this.conn, options.from, schema, false);
@@ -284,6 +285,35 @@ export class DeltaTable {
     });
   }
 
+  /**
+   * Let merges mark rows deleted instead of copying files (delta.enableDeletionVectors), upgrading
+   * the protocol to the table feature as Spark's ALTER TABLE does: a legacy writer version's
+   * implied features are listed explicitly at writer version 7.
+   */
+  async enableDeletionVectors(): Promise<Outcome> {
+    return this.commit(async (snapshot) => {
+      checkWritable(snapshot.protocol, snapshot.metadata, 'append', this.storage.root);
+      if (dvWritable(snapshot.protocol, snapshot.metadata)) return { skip: 'deletion vectors are already enabled' };
+      const p = snapshot.protocol;
+      const legacyWriter = ['appendOnly', 'invariants', 'checkConstraints', 'changeDataFeed', 'generatedColumns', 'columnMapping', 'identityColumns'];
+      const implied = p.minWriterVersion >= 7 ? (p.writerFeatures ?? []) : legacyWriter.slice(0, [0, 0, 2, 3, 5, 6, 7][p.minWriterVersion] ?? 0);
+      const impliedReader = p.minReaderVersion >= 3 ? (p.readerFeatures ?? []) : p.minReaderVersion === 2 ? ['columnMapping'] : [];
+      const protocol = {
+        minReaderVersion: 3,
+        minWriterVersion: 7,
+        readerFeatures: [...new Set([...impliedReader, 'deletionVectors'])],
+        writerFeatures: [...new Set([...implied, 'deletionVectors'])],
+      };
+      const metaData = { ...snapshot.metadata, configuration: { ...snapshot.metadata.configuration, [ENABLE_DV]: 'true' } };
+      return {
+        actions: [{ protocol }, { metaData }],
+        operation: 'SET TBLPROPERTIES',
+        operationParameters: { properties: JSON.stringify({ [ENABLE_DV]: 'true' }) },
+        blindAppend: false,
+      };
+    });
+  }
+
   /** Run a commit loop, then checkpoint when the new version calls for one. */
   async commit(build: (snapshot: Snapshot) => Promise<Prepared | { skip: string }>): Promise<Outcome> {
     const outcome = await commitWithRetry(this.storage, () => this.snapshot(), build, { clock: this.clock });
@@ -325,7 +355,7 @@ export function removeOf(f: AddFile, now: number, dataChange: boolean) {
   };
 }
 
-function metrics(adds: AddFile[]): Record<string, string> {
+export function metrics(adds: AddFile[]): Record<string, string> {
   let rows = 0;
   let bytes = 0;
   for (const a of adds) {
@@ -337,86 +367,4 @@ function metrics(adds: AddFile[]): Record<string, string> {
     }
   }
   return { numFiles: String(adds.length), numOutputRows: String(rows), numOutputBytes: String(bytes) };
-}
-
-const FILE_COLUMN = '__certhunt_file';
-
-async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, options: MergeOptions): Promise<Prepared> {
-  const conn = table.conn;
-  const keys = options.on;
-  const aligned = await alignToSchema(conn, source, snapshot.schema, options.mergeSchema ?? false);
-  const schema = aligned.schema;
-  for (const k of keys) if (!schema.fields.some((f) => f.name === k)) throw new DeltaError('invalid', `merge key "${k}" is not a column`);
-  const src = `__certhunt_src_${randomUUID().replace(/-/g, '')}`;
-  const tgt = `__certhunt_tgt_${randomUUID().replace(/-/g, '')}`;
-  await conn.run(`CREATE TEMP TABLE ${src} AS ${aligned.select}`);
-  try {
-    const keyList = keys.map(quoteIdent).join(', ');
-    const [dup] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (SELECT ${keyList} FROM ${src} GROUP BY ALL HAVING count(*) > 1)`);
-    if (dup && dup.n !== '0') throw new DeltaError('invalid', `merge source has ${dup.n} key(s) appearing more than once`);
-    // Candidate files from key ranges, then the files that really hold a matching key.
-    const filters: Filter[] = [];
-    const existing = snapshot.schema.fields.map((f) => f.name);
-    for (const k of keys) {
-      if (!existing.includes(k)) continue;
-      const [r] = await queryJson(conn, `SELECT CAST(min(${quoteIdent(k)}) AS VARCHAR) AS lo, CAST(max(${quoteIdent(k)}) AS VARCHAR) AS hi FROM ${src}`);
-      if (r && typeof r.lo === 'string' && typeof r.hi === 'string') {
-        filters.push({ column: k, op: '>=', value: r.lo }, { column: k, op: '<=', value: r.hi });
-      }
-    }
-    const numericKey = (k: string): boolean => /^(long|integer|short|byte|float|double|decimal)/.test(String(snapshot.schema.fields.find((f) => f.name === k)?.type));
-    const typed = filters.map((f) => (numericKey(f.column) ? { ...f, value: Number(f.value) } : f));
-    const partCols = new Set(snapshot.metadata.partitionColumns);
-    const candidates = typed.length ? snapshot.files.filter((f) => mayMatch(f, typed, snapshot.schema.fields, partCols)) : []; // column-mapped tables are refused for writes
-    const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-    const affected: AddFile[] = [];
-    if (candidates.length) {
-      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN });
-      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
-      for (const h of hits) affected.push(candidates[Number(h.i)]!);
-    }
-    const cols = schema.fields.map((f) => f.name);
-    const setExpr = (c: string): string => options.set?.[c] ?? `s.${quoteIdent(c)}`;
-    let rewrite = `SELECT * FROM ${src} WHERE false`;
-    let updated = '0';
-    if (affected.length) {
-      const plan = await table.scan({ snapshot: { ...snapshot, files: affected } });
-      await conn.run(`CREATE TEMP TABLE ${tgt} AS ${plan.sql}`);
-      const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
-      const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);
-      rewrite = `SELECT ${cols
-        .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${tcol(c)} END AS ${quoteIdent(c)}`)
-        .join(', ')} FROM ${tgt} t LEFT JOIN (SELECT *, true AS __certhunt_m FROM ${src}) s ON ${on}`;
-      const [u] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${tgt} t JOIN ${src} s ON ${on}`);
-      updated = String(u?.n ?? '0');
-    }
-    const inserts = affected.length
-      ? `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s WHERE NOT EXISTS (SELECT 1 FROM ${tgt} t WHERE ${on})`
-      : `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s`;
-    const [ins] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (${inserts})`);
-    const adds = await writeDataFiles(conn, table.storage, `(${rewrite}) UNION ALL (${inserts})`, schema, {
-      partitionColumns: snapshot.metadata.partitionColumns,
-      clock: table.now.bind(table),
-      sortBy: keys,
-    });
-    const now = table.now();
-    const actions: Action[] = [
-      ...(aligned.evolved ? [{ metaData: { ...snapshot.metadata, schemaString: JSON.stringify(schema) } }] : []),
-      ...affected.map((f) => ({ remove: removeOf(f, now, true) })),
-      ...adds.map((add) => ({ add })),
-    ];
-    if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: now } });
-    return {
-      actions,
-      operation: 'MERGE',
-      operationParameters: { predicate: JSON.stringify(keys.map((k) => `t.${k} = s.${k}`)), matchedPredicates: JSON.stringify([{ actionType: 'update' }]), notMatchedPredicates: JSON.stringify([{ actionType: 'insert' }]) },
-      blindAppend: false,
-      readFiles: new Set(affected.map((f) => fileKey(decodeDataPath(f.path, table.location), f.deletionVector))),
-      ...(options.txn ? { txn: options.txn } : {}),
-      metrics: { ...metrics(adds), numTargetRowsUpdated: updated, numTargetRowsInserted: String(ins?.n ?? '0'), numTargetFilesRemoved: String(affected.length) },
-    };
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${src}`);
-    await conn.run(`DROP TABLE IF EXISTS ${tgt}`);
-  }
 }

@@ -307,12 +307,20 @@ describe('Spark + Delta Lake interoperability', { skip }, () => {
       cpSync(P('ours_ckpt'), P('ours_ckpt_cponly'), { recursive: true });
       for (let v = 0; v < 10; v++) rmSync(join(P('ours_ckpt_cponly'), '_delta_log', `${String(v).padStart(20, '0')}.json`));
 
+      // Merge-on-read: our deletion vectors, unioned with earlier ones in a second merge.
+      const dvt = t('ours_dv');
+      await dvt.create({ from: kv([0, 1, 2, 3], 'c'), configuration: { 'delta.enableDeletionVectors': 'true' } });
+      for (let v = 1; v <= 3; v++) await dvt.append(kv([10 * v, 10 * v + 1, 10 * v + 2], 'a'));
+      await dvt.merge(kv([1, 11, 21, 100], 'm'), { on: ['id'] });
+      await dvt.merge(kv([2, 12, 101], 'm2'), { on: ['id'] });
+      assert.ok((await dvt.snapshot()).files.some((f) => f.deletionVector?.cardinality === 2), 'a DV of two merges');
+
       // (b) + reads: one Spark run.
       const sparkKinds = ['plain', 'ntz', 'part_ts', 'dml', 'ckpt', 'dv', 'colmap', 'v2'];
       const spec: Spec = {
         writes: sparkKinds.map((k) => ({ name: `spark_${k}`, kind: k, path: P(`spark_${k}`) })),
         reads: [
-          ...['ours_types', 'ours_parts', 'ours_ancient', 'ours_ckpt', 'ours_ckpt_cponly'].map((n) => ({ name: n, path: P(n) })),
+          ...['ours_types', 'ours_parts', 'ours_ancient', 'ours_ckpt', 'ours_ckpt_cponly', 'ours_dv'].map((n) => ({ name: n, path: P(n) })),
           { name: 'ours_parts@America/New_York', path: P('ours_parts'), conf: { 'spark.sql.session.timeZone': 'America/New_York' } },
           { name: 'ours_ancient@corrected', path: P('ours_ancient'), conf: REBASE_CORRECTED },
           ...[7, 8, 10].map((v) => ({ name: `ours_ckpt@${v}`, path: P('ours_ckpt'), version: v })),
@@ -333,6 +341,8 @@ describe('Spark + Delta Lake interoperability', { skip }, () => {
       if (first.writes.spark_dv?.ok) {
         // Rewrites files that carry deletion vectors (their removes must name the DV).
         await t('mixed_dv').merge(`SELECT * FROM (VALUES (1::BIGINT, 'ours-m'), (14, 'ours-m'), (1500, 'ours-m'), (5000, 'ours-new')) v(id, v)`, { on: ['id'] });
+        const merged = await t('mixed_dv').snapshot();
+        assert.ok(merged.files.some((f) => f.deletionVector?.storageType === 'u' && f.modificationTime === merged.files.reduce((m, x) => Math.max(m, x.modificationTime), 0)), 'our merge wrote DVs onto Spark\'s');
         await t('mixed_dv').append(`SELECT 6000::BIGINT AS id, 'ours-a' AS v`);
       }
       if (first.writes.spark_part_ts?.ok) {
@@ -455,6 +465,12 @@ describe('Spark + Delta Lake interoperability', { skip }, () => {
       for (const n of ['ours_types', 'ours_parts', 'ours_ckpt']) {
         assert.deepEqual(ok(first.skipping[n], `skipping checks on ${n}`), [], n);
       }
+    });
+
+    test('merge-on-read: our deletion vectors', async () => {
+      await same('ours_dv', P('ours_dv'));
+      const rows = ok(first.reads.ours_dv, 'ours_dv').rows;
+      assert.equal(rows.length, 15, 'Spark sees 13 appended rows and 2 inserts, no deleted copy');
     });
 
     test('merges, overwrite and checkpoint: latest and time travel', async () => {

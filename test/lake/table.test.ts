@@ -216,6 +216,70 @@ describe('writes', () => {
     assert.equal(rows.find((r) => r.sha256 === 'a6')!.last_seen, '2024-01-02 00:00:00+00');
   });
 
+  test('merge-on-read: with deletion vectors enabled, matched rows are marked deleted and only the source is written', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(0)', configuration: { 'delta.enableDeletionVectors': 'true' } });
+    assert.deepEqual(logJson(t, 0).find((a) => a.protocol)!.protocol, { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['deletionVectors'], writerFeatures: ['deletionVectors'] });
+    for (let f = 0; f < 3; f++) await t.append(`SELECT range AS k, 0 AS v FROM range(${f * 1000}, ${f * 1000 + 1000})`);
+    const files = (await t.snapshot()).files;
+    // Keys in all three files plus new ones; the set expression reads the target row.
+    const out = await t.merge('SELECT unnest([5, 6, 1500, 2999, 5000]) AS k, 1 AS v', { on: ['k'], set: { v: 't.v + s.v + 10' } });
+    const commit = logJson(t, out.version);
+    const removes = commit.filter((a) => a.remove).map((a) => a.remove);
+    const dvAdds = commit.filter((a) => a.add?.deletionVector).map((a) => a.add);
+    const newAdds = commit.filter((a) => a.add && !a.add.deletionVector).map((a) => a.add);
+    assert.deepEqual(removes.map((r) => r.path).sort(), files.map((f) => f.path).sort(), 'each touched file is removed once');
+    assert.deepEqual(dvAdds.map((a) => a.path).sort(), files.map((f) => f.path).sort(), '...and added again, same path, with a DV');
+    assert.deepEqual(dvAdds.map((a) => a.deletionVector.cardinality).sort(), [1, 1, 2], 'the DVs name the matched rows only');
+    assert.ok(dvAdds.every((a) => JSON.parse(a.stats).tightBounds === false), 'stats of files with DVs say their bounds are loose');
+    assert.equal(newAdds.length, 1, 'one new file');
+    assert.equal(JSON.parse(newAdds[0].stats).numRecords, 5, 'the new file holds the source rows only, not copies of the touched files');
+    const metrics = commit.find((a) => a.commitInfo)!.commitInfo.operationMetrics;
+    assert.deepEqual([metrics.numTargetRowsUpdated, metrics.numTargetRowsInserted, metrics.numTargetDeletionVectorsAdded], ['4', '1', '3']);
+    const rows = await t.rows({ orderBy: 'k' });
+    assert.equal(rows.length, 3001);
+    assert.deepEqual(rows.filter((r) => r.v !== 0).map((r) => `${r.k}:${r.v}`), ['5:11', '6:11', '1500:11', '2999:11', '5000:1']);
+    // A second merge into a file with a DV unions the old DV with the new rows.
+    await t.merge('SELECT unnest([5, 7]) AS k, 1 AS v', { on: ['k'], set: { v: 't.v + s.v' } });
+    const first = (await t.snapshot()).files.find((f) => f.path === files.find((x) => JSON.parse(x.stats!).minValues.k === 0)!.path)!;
+    assert.equal(first.deletionVector?.cardinality, 3, 'rows 5, 6 and 7 of the first file are deleted');
+    const after = await t.rows({ orderBy: 'k' });
+    assert.equal(after.length, 3001, 'no row lost or doubled');
+    assert.deepEqual(after.filter((r) => r.v !== 0).map((r) => `${r.k}:${r.v}`), ['5:12', '6:11', '7:1', '1500:11', '2999:11', '5000:1']);
+    // Time travel still sees the version before the DVs.
+    assert.equal((await t.rows({ version: 3 })).filter((r) => r.v !== 0).length, 0);
+  });
+
+  test('merge-on-read: a file whose every row is matched is removed, not given a DV of all its rows', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(10)', configuration: { 'delta.enableDeletionVectors': 'true' } });
+    const out = await t.merge('SELECT range AS k, 1 AS v FROM range(10)', { on: ['k'] });
+    const commit = logJson(t, out.version);
+    assert.equal(commit.filter((a) => a.remove).length, 1);
+    assert.equal(commit.filter((a) => a.add?.deletionVector).length, 0);
+    assert.deepEqual((await t.rows({ orderBy: 'k' })).map((r) => r.v), Array(10).fill(1));
+  });
+
+  test('enableDeletionVectors upgrades an existing table (legacy writer features listed), after which merges write DVs', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(100)' });
+    await t.merge('SELECT 1 AS k, 1 AS v', { on: ['k'] });
+    assert.equal(logJson(t, 1).filter((a) => a.add?.deletionVector).length, 0, 'copy-on-write before');
+    const up = await t.enableDeletionVectors();
+    const actions = logJson(t, up.version);
+    assert.deepEqual(actions.find((a) => a.protocol)!.protocol, {
+      minReaderVersion: 3,
+      minWriterVersion: 7,
+      readerFeatures: ['deletionVectors'],
+      writerFeatures: ['appendOnly', 'invariants', 'deletionVectors'],
+    });
+    assert.equal(actions.find((a) => a.metaData)!.metaData.configuration['delta.enableDeletionVectors'], 'true');
+    assert.equal((await t.enableDeletionVectors()).status, 'skipped', 'a second call changes nothing');
+    const m = await t.merge('SELECT 2 AS k, 1 AS v', { on: ['k'] });
+    assert.equal(logJson(t, m.version).filter((a) => a.add?.deletionVector).length, 1, 'merge-on-read after');
+    assert.deepEqual((await t.rows({ orderBy: 'k' })).filter((r) => r.v === 1).map((r) => String(r.k)), ['1', '2']);
+  });
+
   test('a writer that holds a snapshot sees what other writers committed since', async () => {
     const a = table({ checkpointInterval: 3 });
     const b = new DeltaTable(new FsStorage(a.location), engine.conn, { checkpointInterval: 3 });

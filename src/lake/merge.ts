@@ -1,0 +1,169 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Action, AddFile } from './actions.js';
+import type { Prepared } from './commit.js';
+import { deletionVectorFile, readDeletionVector } from './deletion-vector.js';
+import { DeltaError } from './error.js';
+import { dvWritable } from './features.js';
+import { queryJson } from './parquet.js';
+import { mayMatch, type Filter } from './scan.js';
+import { duckdbType, quoteIdent } from './schema.js';
+import { decodeDataPath, fileKey, type Snapshot } from './snapshot.js';
+import { metrics, removeOf, type DeltaTable, type MergeOptions } from './table.js';
+import { alignToSchema, writeDataFiles } from './write.js';
+
+/**
+ * MERGE (insert-or-update by key). Files that may hold a source key are found through key stats,
+ * then the rows that really match through a semi-join. Where the table allows deletion vectors
+ * (merge-on-read), matched rows are marked deleted in their files and written again, merged,
+ * with the inserts: a merge writes in proportion to its source, not to the files it touches.
+ * That matters for tables keyed by hashes (silver.certificates by SHA-256), where every file
+ * covers the whole key range and every batch touches every file: copy-on-write rewrote the whole
+ * table per batch, and its sorted write of all those rows ran out of memory on a 5 GB Zeek log
+ * with DER (bench/ingest.ts). Elsewhere the touched files are rewritten (copy-on-write).
+ * New rows are written sorted by key, for tight row-group stats.
+ */
+const FILE_COLUMN = '__certhunt_file';
+const ROW_COLUMN = '__certhunt_row';
+
+export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: string, options: MergeOptions): Promise<Prepared> {
+  const conn = table.conn;
+  const keys = options.on;
+  const aligned = await alignToSchema(conn, source, snapshot.schema, options.mergeSchema ?? false);
+  const schema = aligned.schema;
+  for (const k of keys) if (!schema.fields.some((f) => f.name === k)) throw new DeltaError('invalid', `merge key "${k}" is not a column`);
+  const onRead = dvWritable(snapshot.protocol, snapshot.metadata);
+  const src = `__certhunt_src_${randomUUID().replace(/-/g, '')}`;
+  const tgt = `__certhunt_tgt_${randomUUID().replace(/-/g, '')}`;
+  await conn.run(`CREATE TEMP TABLE ${src} AS ${aligned.select}`);
+  try {
+    const keyList = keys.map(quoteIdent).join(', ');
+    const [dup] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (SELECT ${keyList} FROM ${src} GROUP BY ALL HAVING count(*) > 1)`);
+    if (dup && dup.n !== '0') throw new DeltaError('invalid', `merge source has ${dup.n} key(s) appearing more than once`);
+    const candidates = await candidateFiles(table, snapshot, src, keys);
+    const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+    const matches = `EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`;
+    let affected: AddFile[] = [];
+    if (candidates.length && onRead) {
+      // Only the matched rows, each with its file and position.
+      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN, rowColumn: ROW_COLUMN });
+      await conn.run(`CREATE TEMP TABLE ${tgt} AS SELECT * FROM (${plan.sql}) t WHERE ${matches}`);
+      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM ${tgt}`);
+      affected = hits.map((h) => candidates[Number(h.i)]!);
+    } else if (candidates.length) {
+      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN });
+      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE ${matches}`);
+      affected = hits.map((h) => candidates[Number(h.i)]!);
+      if (affected.length) await conn.run(`CREATE TEMP TABLE ${tgt} AS ${(await table.scan({ snapshot: { ...snapshot, files: affected } })).sql}`);
+    }
+    const cols = schema.fields.map((f) => f.name);
+    const setExpr = (c: string): string => options.set?.[c] ?? `s.${quoteIdent(c)}`;
+    let rewrite = `SELECT * FROM ${src} WHERE false`;
+    let updated = '0';
+    if (affected.length) {
+      const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
+      const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);
+      rewrite = `SELECT ${cols
+        .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${tcol(c)} END AS ${quoteIdent(c)}`)
+        .join(', ')} FROM ${tgt} t LEFT JOIN (SELECT *, true AS __certhunt_m FROM ${src}) s ON ${on}`;
+      const [u] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${tgt} t JOIN ${src} s ON ${on}`);
+      updated = String(u?.n ?? '0');
+    }
+    const inserts = affected.length
+      ? `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s WHERE NOT EXISTS (SELECT 1 FROM ${tgt} t WHERE ${on})`
+      : `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s`;
+    const [ins] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (${inserts})`);
+    const adds = await writeDataFiles(conn, table.storage, `(${rewrite}) UNION ALL (${inserts})`, schema, {
+      partitionColumns: snapshot.metadata.partitionColumns,
+      clock: table.now.bind(table),
+      sortBy: keys,
+    });
+    const now = table.now();
+    const kept = onRead && affected.length ? await markDeleted(table, tgt, candidates) : [];
+    const actions: Action[] = [
+      ...(aligned.evolved ? [{ metaData: { ...snapshot.metadata, schemaString: JSON.stringify(schema) } }] : []),
+      ...affected.map((f) => ({ remove: removeOf(f, now, true) })),
+      ...kept.map((add) => ({ add })),
+      ...adds.map((add) => ({ add })),
+    ];
+    if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: now } });
+    return {
+      actions,
+      operation: 'MERGE',
+      operationParameters: { predicate: JSON.stringify(keys.map((k) => `t.${k} = s.${k}`)), matchedPredicates: JSON.stringify([{ actionType: 'update' }]), notMatchedPredicates: JSON.stringify([{ actionType: 'insert' }]) },
+      blindAppend: false,
+      readFiles: new Set(affected.map((f) => fileKey(decodeDataPath(f.path, table.location), f.deletionVector))),
+      ...(options.txn ? { txn: options.txn } : {}),
+      metrics: {
+        ...metrics(adds),
+        numTargetRowsUpdated: updated,
+        numTargetRowsInserted: String(ins?.n ?? '0'),
+        numTargetFilesRemoved: String(affected.length - kept.length),
+        numTargetDeletionVectorsAdded: String(kept.length),
+      },
+    };
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${src}`);
+    await conn.run(`DROP TABLE IF EXISTS ${tgt}`);
+  }
+}
+
+/** Files whose key ranges (from their stats) overlap the source's. */
+async function candidateFiles(table: DeltaTable, snapshot: Snapshot, src: string, keys: string[]): Promise<AddFile[]> {
+  const filters: Filter[] = [];
+  const existing = snapshot.schema.fields.map((f) => f.name);
+  for (const k of keys) {
+    if (!existing.includes(k)) continue;
+    const [r] = await queryJson(table.conn, `SELECT CAST(min(${quoteIdent(k)}) AS VARCHAR) AS lo, CAST(max(${quoteIdent(k)}) AS VARCHAR) AS hi FROM ${src}`);
+    if (r && typeof r.lo === 'string' && typeof r.hi === 'string') {
+      filters.push({ column: k, op: '>=', value: r.lo }, { column: k, op: '<=', value: r.hi });
+    }
+  }
+  const numericKey = (k: string): boolean => /^(long|integer|short|byte|float|double|decimal)/.test(String(snapshot.schema.fields.find((f) => f.name === k)?.type));
+  const typed = filters.map((f) => (numericKey(f.column) ? { ...f, value: Number(f.value) } : f));
+  const partCols = new Set(snapshot.metadata.partitionColumns);
+  return typed.length ? snapshot.files.filter((f) => mayMatch(f, typed, snapshot.schema.fields, partCols)) : []; // column-mapped tables are refused for writes
+}
+
+/**
+ * The matched rows of each affected file join the rows its deletion vector already names, in a
+ * new DV (all of this commit's DVs in one file, staged before the commit names it). A file left
+ * with no live row is only removed. `tgt` tags each row with its file's index in `candidates`.
+ */
+async function markDeleted(table: DeltaTable, tgt: string, candidates: AddFile[]): Promise<AddFile[]> {
+  const rows = await queryJson(table.conn, `SELECT ${FILE_COLUMN} AS i, list(${ROW_COLUMN} ORDER BY ${ROW_COLUMN}) AS r FROM ${tgt} GROUP BY 1 ORDER BY 1`);
+  const files: AddFile[] = [];
+  const entries: number[][] = [];
+  for (const r of rows) {
+    const add = candidates[Number(r.i)]!;
+    const matched = (r.r as (string | number)[]).map(Number);
+    const old = add.deletionVector ? Array.from(await readDeletionVector(table.storage, add.deletionVector), Number) : [];
+    const all = old.length ? [...new Set([...old, ...matched])].sort((a, b) => a - b) : matched;
+    const physical = numRecords(add);
+    if (physical !== undefined && all.length >= physical) continue; // nothing left alive
+    files.push(add);
+    entries.push(all);
+  }
+  if (!entries.length) return [];
+  const dv = deletionVectorFile(entries, randomBytes(16));
+  await table.storage.put(dv.path, dv.bytes);
+  const now = table.now();
+  return files.map((f, j) => ({ ...f, deletionVector: dv.descriptors[j]!, modificationTime: now, dataChange: true, ...(f.stats ? { stats: looseStats(f.stats) } : {}) }));
+}
+
+function numRecords(add: AddFile): number | undefined {
+  try {
+    const n = (JSON.parse(add.stats ?? '{}') as { numRecords?: unknown }).numRecords;
+    return typeof n === 'number' ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Min/max of a file with deleted rows may no longer be reached: PROTOCOL.md's tightBounds. */
+function looseStats(stats: string): string {
+  try {
+    return JSON.stringify({ ...(JSON.parse(stats) as object), tightBounds: false });
+  } catch {
+    return stats;
+  }
+}
