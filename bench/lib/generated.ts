@@ -1,11 +1,11 @@
 /**
  * Benchmark inputs made by `certhunt generate` (the CLI, a child process): one generator for
  * every scenario's data. With CERTHUNT_BENCH_CACHE=DIR a data set is written there once and
- * reused while the same arguments and the same compiled generator (dist/demo, x509, sources,
- * pipeline, hashed) would make it again; otherwise it goes to the scenario's scratch folder.
+ * reused while the same arguments and the same compiled generator (the generate command and
+ * what it imports, hashed) would make it again; otherwise it goes to the scenario's scratch folder.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions } from '../lake.js';
@@ -13,20 +13,26 @@ import { timed } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** What the generator's output depends on: the compiled generator, parser and record mapping. */
-const INPUTS = ['demo', 'x509', 'sources', 'pipeline'];
+/** The generate command; the output depends on it and on what it imports, transitively. */
+const ENTRY = 'dist/cli/generate.js';
+const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
-/** A hash of the compiled files the output depends on (a change to hunts or the lake keeps the cache). */
+/**
+ * A hash of the compiled files the generator's output depends on: the command and every module
+ * it imports, followed through relative imports (a change to silver or the hunts keeps the cache).
+ */
 export function generatorHash(): string {
   const h = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) h.update(p.slice(ROOT.length)).update(readFileSync(p));
-    }
-  };
-  for (const d of INPUTS) walk(path.join(ROOT, 'dist', d));
+  const seen = new Set<string>();
+  const queue = [path.join(ROOT, ENTRY)];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(IMPORT)) queue.push(path.resolve(path.dirname(file), (m[1] ?? m[2])!));
+  }
+  for (const f of [...seen].sort()) h.update(f.slice(ROOT.length)).update(readFileSync(f));
   return h.digest('hex');
 }
 

@@ -169,3 +169,13 @@ function isObject(x: unknown): x is Record<string, unknown> {
 export function serializeActions(actions: Action[]): string {
   return actions.map((a) => JSON.stringify(a)).join('\n') + '\n';
 }
+
+/** Rows a data file holds on disk (its stats' numRecords; undefined without stats). */
+export function physicalRows(add: AddFile): number | undefined {
+  try {
+    const n = (JSON.parse(add.stats ?? '{}') as { numRecords?: unknown }).numRecords;
+    return typeof n === 'number' ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}

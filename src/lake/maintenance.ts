@@ -1,4 +1,4 @@
-import type { AddFile } from './actions.js';
+import { physicalRows, type AddFile } from './actions.js';
 import { tombstoneRetention } from './checkpoint.js';
 import { dvFilePath } from './deletion-vector.js';
 import { DeltaError } from './error.js';
@@ -63,18 +63,30 @@ export async function vacuum(table: DeltaTable, options: { retentionHours?: numb
 }
 
 /**
- * Bin-pack small files, per partition, into files near `targetBytes`. The commit's actions carry
- * dataChange=false, so streaming readers and concurrent appends are unaffected.
+ * Share of a file's rows its deletion vector may name before OPTIMIZE rewrites it without them
+ * (Delta's spark.databricks.delta.optimize.maxDeletedRowsRatio, 0.05).
+ */
+export const MAX_DELETED_ROWS_RATIO = 0.05;
+
+/**
+ * Bin-pack small files, per partition, into files near `targetBytes`, and rewrite files whose
+ * deletion vectors delete more than MAX_DELETED_ROWS_RATIO of their rows (purging them). The
+ * commit's actions carry dataChange=false, so streaming readers and concurrent appends are
+ * unaffected.
  */
 export async function optimize(table: DeltaTable, options: { targetBytes?: number; minFiles?: number } = {}): Promise<Outcome & { removed?: number; added?: number }> {
   const target = options.targetBytes ?? 128 * 1024 * 1024;
   const minFiles = options.minFiles ?? 2;
+  const purge = (f: AddFile): boolean => {
+    const deleted = Number(f.deletionVector?.cardinality ?? 0);
+    return deleted > 0 && deleted > (physicalRows(f) ?? 0) * MAX_DELETED_ROWS_RATIO;
+  };
   let removed = 0;
   let added = 0;
   const outcome = await table.commit(async (snapshot) => {
     const groups = new Map<string, AddFile[]>();
     for (const f of snapshot.files) {
-      if (f.size >= target) continue;
+      if (f.size >= target && !purge(f)) continue;
       const key = JSON.stringify(snapshot.metadata.partitionColumns.map((c) => f.partitionValues[c] ?? null));
       groups.set(key, [...(groups.get(key) ?? []), f]);
     }
@@ -83,7 +95,7 @@ export async function optimize(table: DeltaTable, options: { targetBytes?: numbe
     removed = 0;
     added = 0;
     for (const files of groups.values()) {
-      if (files.length < minFiles) continue;
+      if (files.length < minFiles && !files.some(purge)) continue;
       // Greedy bins of roughly target size.
       const bins: AddFile[][] = [[]];
       let size = 0;
@@ -96,7 +108,7 @@ export async function optimize(table: DeltaTable, options: { targetBytes?: numbe
         size += f.size;
       }
       for (const bin of bins) {
-        if (bin.length < 2) continue;
+        if (bin.length < 2 && !bin.some(purge)) continue;
         const plan = await table.scan({ snapshot: { ...snapshot, files: bin } });
         const adds = await writeDataFiles(table.conn, table.storage, plan.sql, snapshot.schema, {
           partitionColumns: snapshot.metadata.partitionColumns,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Action, AddFile } from './actions.js';
+import { physicalRows, type Action, type AddFile } from './actions.js';
 import type { Prepared } from './commit.js';
 import { deletionVectorFile, readDeletionVector } from './deletion-vector.js';
 import { DeltaError } from './error.js';
@@ -20,7 +20,11 @@ import { alignToSchema, writeDataFiles } from './write.js';
  * covers the whole key range and every batch touches every file: copy-on-write rewrote the whole
  * table per batch, and its sorted write of all those rows ran out of memory on a 5 GB Zeek log
  * with DER (bench/ingest.ts). Elsewhere the touched files are rewritten (copy-on-write).
- * New rows are written sorted by key, for tight row-group stats.
+ *
+ * Rows are written in no particular order. Sorting them by key gave tight row-group stats, but
+ * hash keys make every batch touch every file anyway, and DuckDB's sort of wide rows (the DER)
+ * was what ran out of memory: 200k certificates of ~1.5 kB failed at 448 MB sorted and wrote in
+ * 876 MiB RSS unsorted (a 1.5 GB Zeek log with log-certs-base64).
  */
 const FILE_COLUMN = '__certhunt_file';
 const ROW_COLUMN = '__certhunt_row';
@@ -75,7 +79,6 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
     const adds = await writeDataFiles(conn, table.storage, `(${rewrite}) UNION ALL (${inserts})`, schema, {
       partitionColumns: snapshot.metadata.partitionColumns,
       clock: table.now.bind(table),
-      sortBy: keys,
     });
     const now = table.now();
     const kept = onRead && affected.length ? await markDeleted(table, tgt, candidates) : [];
@@ -138,7 +141,7 @@ async function markDeleted(table: DeltaTable, tgt: string, candidates: AddFile[]
     const matched = (r.r as (string | number)[]).map(Number);
     const old = add.deletionVector ? Array.from(await readDeletionVector(table.storage, add.deletionVector), Number) : [];
     const all = old.length ? [...new Set([...old, ...matched])].sort((a, b) => a - b) : matched;
-    const physical = numRecords(add);
+    const physical = physicalRows(add);
     if (physical !== undefined && all.length >= physical) continue; // nothing left alive
     files.push(add);
     entries.push(all);
@@ -148,15 +151,6 @@ async function markDeleted(table: DeltaTable, tgt: string, candidates: AddFile[]
   await table.storage.put(dv.path, dv.bytes);
   const now = table.now();
   return files.map((f, j) => ({ ...f, deletionVector: dv.descriptors[j]!, modificationTime: now, dataChange: true, ...(f.stats ? { stats: looseStats(f.stats) } : {}) }));
-}
-
-function numRecords(add: AddFile): number | undefined {
-  try {
-    const n = (JSON.parse(add.stats ?? '{}') as { numRecords?: unknown }).numRecords;
-    return typeof n === 'number' ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Min/max of a file with deleted rows may no longer be reached: PROTOCOL.md's tightBounds. */

@@ -49,20 +49,12 @@ export interface WrittenFile {
 
 /**
  * Rows per row group at most. DuckDB honours ROW_GROUP_SIZE_BYTES only when it may reorder rows:
- * a sorted write (silver's merges, any SELECT with ORDER BY) made row groups of 122,880 rows,
+ * a sorted write (silver's merges once, any SELECT with ORDER BY) made row groups of 122,880 rows,
  * whose DER column alone was 200 MB, and a reader must hold a whole column chunk: every hunt
  * reading `der` ran out of the default 448 MB (with 32,768-row groups, of 55 MB, one still did).
  * 16,384 rows of DER are ~28 MB.
  */
 export const ROW_GROUP_ROWS = 16_384;
-/**
- * Rows per row group of a sorted write, which buffers whole row groups beside the sort that
- * feeds it: in a scratch run 450k sorted 1.6 kB rows fit 256 MB at 2,048 rows but not at 4,096.
- * Silver's certificate merge of a 5 GB log with DER failed at 16,384 rows (a 32 MB buffer) and
- * fails at 2,048 too, in the sort itself. Only silver.certificates is written sorted (merges).
- */
-export const ORDERED_ROW_GROUP_ROWS = 2_048;
-
 /**
  * Write the result of `select` (columns already in the table's physical order and types) to a
  * Parquet file. Delta stats come from the statistics DuckDB's writer returns (RETURN_STATS):
@@ -74,28 +66,18 @@ export async function writeParquet(
   select: string,
   localFile: string,
   dataSchema: StructType,
-  options: { ordered?: boolean } = {},
 ): Promise<WrittenFile> {
   let rows: Record<string, unknown>[];
-  // A sorted write runs on one thread. With two, DuckDB's order-preserving Parquet writer holds
-  // the row groups that finish out of turn in memory instead of spilling: in a scratch run
-  // (DuckDB 1.5, 448 MB), 800k sorted rows of 1.6 kB ran out of memory whatever the row group
-  // size, and wrote in 2.7 s on one thread. It is not enough for every merge: silver's merge of
-  // a 5 GB Zeek log with log-certs-base64 still runs out (README, "Known limit").
-  const threads = options.ordered ? (await queryJson(conn, "SELECT current_setting('threads') AS n"))[0]?.n : undefined;
-  if (threads !== undefined) await conn.run('SET threads = 1');
   try {
     // Spark refuses dates before 1582 in Parquet files that do not say which Spark wrote them
     // (it cannot tell Julian from proleptic Gregorian). DuckDB writes proleptic Gregorian, as
     // Spark 3 does, so the file says so in the key Spark reads.
     rows = await queryJson(
       conn,
-      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${options.ordered ? ORDERED_ROW_GROUP_ROWS : ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES '64MB', RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
+      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES '64MB', RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
     );
   } catch (e) {
     throw new DeltaError('invalid', `cannot write data file: ${firstLine(e)}`, { file: localFile, cause: e });
-  } finally {
-    if (threads !== undefined) await conn.run(`SET threads = ${Number(threads)}`);
   }
   const row = rows[0];
   if (!row) throw new DeltaError('corrupt', 'the Parquet writer returned no statistics', { file: localFile });

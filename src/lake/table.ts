@@ -272,9 +272,8 @@ export class DeltaTable {
   }
 
   /**
-   * Insert-or-update by key, copy-on-write: only files holding a matching key are rewritten
-   * (found through key stats, then confirmed by a semi-join), and written sorted by key so
-   * later merges prune well.
+   * Insert-or-update by key: merge-on-read (deletion vectors) where the table enables them,
+   * else copy-on-write of the files holding a matching key (lake/merge.ts).
    */
   async merge(source: string, options: MergeOptions): Promise<Outcome> {
     if (options.on.length === 0) throw new DeltaError('invalid', 'merge needs at least one key column');

@@ -81,8 +81,6 @@ export function toLogPath(storagePath: string): string {
 export interface WriteOptions {
   partitionColumns: string[];
   clock: () => number;
-  /** Sort rows within each file by these columns (tight min/max stats for keyed tables). */
-  sortBy?: string[];
   dataChange?: boolean;
 }
 
@@ -102,10 +100,9 @@ export async function writeDataFiles(
   });
   const dataFields = schema.fields.filter((f) => !parts.includes(f.name));
   const dataSchema: StructType = { type: 'struct', fields: dataFields };
-  const order = options.sortBy?.length ? ` ORDER BY ${options.sortBy.map(quoteIdent).join(', ')}` : '';
   const dataCols = dataFields.map((f) => quoteIdent(f.name)).join(', ');
   if (parts.length === 0) {
-    const add = await writeOne(conn, storage, '', `SELECT ${dataCols} FROM (${aligned})${order}`, dataSchema, {}, options);
+    const add = await writeOne(conn, storage, '', `SELECT ${dataCols} FROM (${aligned})`, dataSchema, {}, options);
     return add ? [add] : [];
   }
   // Materialize once, then write one file per partition value.
@@ -128,7 +125,7 @@ export async function writeDataFiles(
         where.push(`${quoteIdent(f.name)} IS NOT DISTINCT FROM ${partitionValueSql(text, f.type)}`);
         dirs.push(`${f.name}=${text === null ? HIVE_NULL : escapePartitionValue(text)}`);
       });
-      const sql = `SELECT ${dataCols} FROM ${tmp} WHERE ${where.join(' AND ')}${order}`;
+      const sql = `SELECT ${dataCols} FROM ${tmp} WHERE ${where.join(' AND ')}`;
       const add = await writeOne(conn, storage, dirs.join('/') + '/', sql, dataSchema, values, options);
       if (add) adds.push(add);
     }
@@ -149,7 +146,7 @@ async function writeOne(
 ): Promise<AddFile | undefined> {
   const path = `${dir}part-00000-${randomUUID()}-c000.snappy.parquet`;
   const local = await storage.stagingPath(path);
-  const written = await writeParquet(conn, select, local, dataSchema, { ordered: (options.sortBy?.length ?? 0) > 0 });
+  const written = await writeParquet(conn, select, local, dataSchema);
   if (written.numRecords === 0) {
     await fs.rm(local, { force: true });
     return undefined;

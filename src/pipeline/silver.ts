@@ -1,3 +1,6 @@
+import { physicalRows } from '../lake/actions.js';
+import { dvWritable, ENABLE_DV } from '../lake/features.js';
+import { optimize } from '../lake/maintenance.js';
 import { quoteIdent, sqlString } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
@@ -30,20 +33,29 @@ const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_ce
  * more memory than a 500 MB one: bench/ingest.ts measured one 4.8M-row step at 1.4 GiB RSS.
  */
 export const SILVER_STEP_ROWS = 1_000_000;
+/**
+ * Bronze bytes (Parquet, as committed) per silver step. Rows carrying the DER (Zeek's
+ * log-certs-base64, eve's `certificate`) are ~3 kB each: a 1M-row step of them sorted ~470k
+ * certificates of 1.6 kB and ran out of DuckDB's 448 MB (bench/ingest.ts, ingest-memory).
+ */
+export const SILVER_STEP_BYTES = 192 * 1024 * 1024;
 
 type Added = Awaited<ReturnType<DeltaTable['addedSince']>>;
 
-/** Consecutive bronze commits grouped up to SILVER_STEP_ROWS rows (a commit is never split). */
-function* chunks(added: Added, maxRows = SILVER_STEP_ROWS): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
+/** Consecutive bronze commits grouped up to SILVER_STEP_ROWS rows or SILVER_STEP_BYTES (a commit is never split). */
+function* chunks(added: Added, maxRows = SILVER_STEP_ROWS, maxBytes = SILVER_STEP_BYTES): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
   let files: Added['files'] = [];
   let rows = 0;
+  let bytes = 0;
   for (const [i, c] of added.commits.entries()) {
     files.push(...c.files);
     rows += c.files.reduce((n, f) => n + Number((JSON.parse(f.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0), 0);
-    if (rows >= maxRows || i === added.commits.length - 1) {
+    bytes += c.files.reduce((n, f) => n + f.size, 0);
+    if (rows >= maxRows || bytes >= maxBytes || i === added.commits.length - 1) {
       yield { version: c.version, files, snapshot: added.snapshot };
       files = [];
       rows = 0;
+      bytes = 0;
     }
   }
 }
@@ -78,6 +90,7 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
       if (!result.consumed.includes(name)) result.consumed.push(name);
     }
   }
+  if (result.consumed.length) await purgeDeleted(certs);
   const fuids = await fuidIndex(lake, certs);
   for (const { name, bronze, appId } of pending) {
     for (const chunk of chunks(await bronze.addedSince(await consumedVersion(obs, appId)))) {
@@ -106,6 +119,23 @@ async function fuidIndex(lake: Lake, certs: DeltaTable): Promise<string | undefi
   return `SELECT json_extract_string(x.raw, '$.id') AS fuid, any_value(coalesce(s.cert_id, ${CERT_KEY.replace(/c\./g, 'x.cert.')})) AS cert_id
     FROM (${b}) x LEFT JOIN (${c}) s ON s.issuer = x.cert.issuer AND lower(s.serial) = lower(x.cert.serial)
     WHERE x.kind = 'certificate' AND json_extract_string(x.raw, '$.id') IS NOT NULL GROUP BY 1`;
+}
+
+/**
+ * Share of silver.certificates' stored rows that deletion vectors may hide before a run purges
+ * them (OPTIMIZE): each hidden row costs every reader a lookup, and every step's merge hides the
+ * certificates it saw again. Purging once a quarter is stale keeps the rewrite amortised.
+ */
+export const PURGE_DELETED_SHARE = 0.25;
+
+async function purgeDeleted(certs: DeltaTable): Promise<void> {
+  let rows = 0;
+  let deleted = 0;
+  for (const f of (await certs.snapshot()).files) {
+    rows += physicalRows(f) ?? 0;
+    deleted += Number(f.deletionVector?.cardinality ?? 0);
+  }
+  if (deleted > rows * PURGE_DELETED_SHARE) await optimize(certs);
 }
 
 async function consumedVersion(table: DeltaTable, appId: string): Promise<number> {
@@ -158,8 +188,12 @@ function withDerived(sql: string): string {
 async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }): Promise<{ inserted: number; updated: number }> {
   const existing = (await certs.exists()) ? (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql : undefined;
   const batch = withDerived(certificateBatch(bronzeSql, source, existing));
+  // Merge-on-read: a step writes its own certificates, not the table again (lake/merge.ts).
   if (!(await certs.exists())) {
-    await certs.create({ from: `SELECT * FROM (${batch}) LIMIT 0`, ifNotExists: true });
+    await certs.create({ from: `SELECT * FROM (${batch}) LIMIT 0`, ifNotExists: true, configuration: { [ENABLE_DV]: 'true' } });
+  } else {
+    const { protocol, metadata } = await certs.snapshot();
+    if (!dvWritable(protocol, metadata)) await certs.enableDeletionVectors(); // a lake made before merges wrote DVs
   }
   // Existing values win unless the new sighting carries the DER and the old one did not: a
   // parsed certificate is the authority over a log line's copy of it.

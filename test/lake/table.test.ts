@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { DeltaError } from '../../src/lake/error.js';
 import { optimize, vacuum } from '../../src/lake/maintenance.js';
-import { ORDERED_ROW_GROUP_ROWS, queryJson, ROW_GROUP_ROWS } from '../../src/lake/parquet.js';
+import { queryJson, ROW_GROUP_ROWS } from '../../src/lake/parquet.js';
 import { FsStorage } from '../../src/lake/storage-fs.js';
 import { DeltaTable } from '../../src/lake/table.js';
 
@@ -154,17 +154,19 @@ describe('writes', () => {
     }
   });
 
-  test('a sorted write (a merge) runs on one thread in small row groups and gives the engine its threads back', async () => {
+  test('a merge of wide rows streams: engine threads untouched, row groups small, every row there', async () => {
     const before = await q("SELECT current_setting('threads') AS n");
     const t = table();
-    await t.create({ from: 'SELECT i AS k, md5(i::VARCHAR) AS v FROM range(1000) r(i)' });
-    const out = await t.merge('SELECT i AS k, md5((i * 3)::VARCHAR) AS v FROM range(500, 9000) r(i)', { on: ['k'] });
-    assert.deepEqual(await q("SELECT current_setting('threads') AS n"), before, 'threads restored');
-    assert.equal((await t.rows()).length, 9000, 'merged');
+    await t.create({ from: 'SELECT i AS k, repeat(md5(i::VARCHAR), 48) AS der FROM range(1000) r(i)' });
+    const out = await t.merge('SELECT i AS k, repeat(md5((i * 3)::VARCHAR), 48) AS der FROM range(500, 40000) r(i)', { on: ['k'] });
+    assert.deepEqual(await q("SELECT current_setting('threads') AS n"), before, 'threads unchanged');
+    assert.equal((await t.rows({ columns: ['k'] })).length, 40000, 'merged');
     const add = logJson(t, out.status === 'committed' ? out.version : -1).find((a) => a.add)!.add;
     const groups = await q(`SELECT any_value(row_group_num_rows) AS n FROM parquet_metadata('${join(t.location, add.path)}') GROUP BY row_group_id`);
     const most = Math.max(...groups.map((g) => Number(g.n)));
-    assert.ok(groups.length >= 4 && most <= ORDERED_ROW_GROUP_ROWS, `${groups.length} row groups, largest ${most} rows`);
+    // Unsorted, DuckDB's threads may top up each other's partial row groups a little past the
+    // target (17,932 rows seen here); sorted, the groups were 122,880 rows.
+    assert.ok(groups.length >= 3 && most <= 1.5 * ROW_GROUP_ROWS, `${groups.length} row groups, largest ${most} rows`);
   });
 
   test('idempotent appends through txn', async () => {
@@ -258,6 +260,23 @@ describe('writes', () => {
     assert.equal(commit.filter((a) => a.remove).length, 1);
     assert.equal(commit.filter((a) => a.add?.deletionVector).length, 0);
     assert.deepEqual((await t.rows({ orderBy: 'k' })).map((r) => r.v), Array(10).fill(1));
+  });
+
+  test('optimize purges files whose deletion vectors delete more than 5% of their rows, and only those', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(10)', configuration: { 'delta.enableDeletionVectors': 'true' } });
+    await t.append('SELECT range AS k, 0 AS v FROM range(100, 1100)');
+    await t.merge('SELECT unnest([3, 500]) AS k, 1 AS v', { on: ['k'] }); // 10% of the first file, 0.1% of the second
+    const before = await t.rows({ orderBy: 'k' });
+    const dvs = (await t.snapshot()).files.filter((f) => f.deletionVector);
+    assert.equal(dvs.length, 2);
+    // A 1-byte target leaves every file "big enough": only the purge can pick one.
+    const out = await optimize(t, { targetBytes: 1 });
+    assert.equal(out.removed, 1, 'the file with 1 of 10 rows deleted');
+    const files = (await t.snapshot()).files;
+    assert.equal(files.filter((f) => f.deletionVector).length, 1, 'the 0.1% DV stays');
+    assert.ok(files.some((f) => !f.deletionVector && JSON.parse(f.stats!).numRecords === 9), 'the purged file holds its 9 live rows');
+    assert.deepEqual(await t.rows({ orderBy: 'k' }), before, 'the same rows');
   });
 
   test('enableDeletionVectors upgrades an existing table (legacy writer features listed), after which merges write DVs', async () => {
