@@ -38,6 +38,7 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
   const onRead = dvWritable(snapshot.protocol, snapshot.metadata);
   const src = `__certhunt_src_${randomUUID().replace(/-/g, '')}`;
   const tgt = `__certhunt_tgt_${randomUUID().replace(/-/g, '')}`;
+  const upd = `__certhunt_upd_${randomUUID().replace(/-/g, '')}`;
   await conn.run(`CREATE TEMP TABLE ${src} AS ${aligned.select}`);
   try {
     const keyList = keys.map(quoteIdent).join(', ');
@@ -45,33 +46,52 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
     if (dup && dup.n !== '0') throw new DeltaError('invalid', `merge source has ${dup.n} key(s) appearing more than once`);
     const candidates = await candidateFiles(table, snapshot, src, keys);
     const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-    const matches = `EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`;
-    let affected: AddFile[] = [];
-    if (candidates.length && onRead) {
-      // Only the matched rows, each with its file and position.
-      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN, rowColumn: ROW_COLUMN });
-      await conn.run(`CREATE TEMP TABLE ${tgt} AS SELECT * FROM (${plan.sql}) t WHERE ${matches}`);
-      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM ${tgt}`);
-      affected = hits.map((h) => candidates[Number(h.i)]!);
-    } else if (candidates.length) {
-      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN });
-      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE ${matches}`);
-      affected = hits.map((h) => candidates[Number(h.i)]!);
-      if (affected.length) await conn.run(`CREATE TEMP TABLE ${tgt} AS ${(await table.scan({ snapshot: { ...snapshot, files: affected } })).sql}`);
-    }
     const cols = schema.fields.map((f) => f.name);
     const setExpr = (c: string): string => options.set?.[c] ?? `s.${quoteIdent(c)}`;
+    let affected: AddFile[] = [];
     let rewrite = `SELECT * FROM ${src} WHERE false`;
     let updated = '0';
-    if (affected.length) {
-      const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
-      const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);
-      rewrite = `SELECT ${cols
-        .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${tcol(c)} END AS ${quoteIdent(c)}`)
-        .join(', ')} FROM ${tgt} t LEFT JOIN (SELECT *, true AS __certhunt_m FROM ${src}) s ON ${on}`;
-      const [u] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${tgt} t JOIN ${src} s ON ${on}`);
-      updated = String(u?.n ?? '0');
+    if (candidates.length && onRead) {
+      // The matched target rows with their file and position: a semi-join, whose hash table
+      // holds the source's keys only.
+      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN, rowColumn: ROW_COLUMN });
+      await conn.run(`CREATE TEMP TABLE ${tgt} AS SELECT * FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
+      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM ${tgt}`);
+      affected = hits.map((h) => candidates[Number(h.i)]!);
+      // Each matched pair meets in a window over both sides, not in a hash join: a join's table
+      // would hold one side's whole rows (the DER), and ran out of 448 MB on 200k certificates;
+      // a window partitions and sorts, and spills. `t` and `s` are structs, so the caller's
+      // set expressions (t.col, s.col) read them unchanged.
+      const struct = (alias: string, names: string[]) => `struct_pack(${names.map((c) => `${quoteIdent(c)} := ${alias}.${quoteIdent(c)}`).join(', ')})`;
+      const targetNames = snapshot.schema.fields.map((f) => f.name);
+      const w = `PARTITION BY ${keys.map((k) => `__k.${quoteIdent(k)}`).join(', ')} ORDER BY __side`;
+      await conn.run(
+        `CREATE TEMP TABLE ${upd} AS
+         SELECT ${cols.map((c) => `${setExpr(c)} AS ${quoteIdent(c)}`).join(', ')}
+         FROM (SELECT __side, __srow AS s, lag(__trow) OVER (${w}) AS t
+               FROM (SELECT 0 AS __side, ${struct('x', keys)} AS __k, ${struct('x', targetNames)} AS __trow, NULL AS __srow FROM ${tgt} x
+                     UNION ALL BY NAME
+                     SELECT 1 AS __side, ${struct('x', keys)} AS __k, NULL AS __trow, ${struct('x', cols)} AS __srow FROM ${src} x
+                       WHERE EXISTS (SELECT 1 FROM ${tgt} t WHERE ${keys.map((k) => `t.${quoteIdent(k)} = x.${quoteIdent(k)}`).join(' AND ')})))
+         WHERE __side = 1`,
+      );
+      rewrite = `SELECT ${cols.map(quoteIdent).join(', ')} FROM ${upd}`;
+      updated = String((await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${upd}`))[0]?.n ?? '0');
+    } else if (candidates.length) {
+      const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN });
+      const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
+      affected = hits.map((h) => candidates[Number(h.i)]!);
+      if (affected.length) {
+        await conn.run(`CREATE TEMP TABLE ${tgt} AS ${(await table.scan({ snapshot: { ...snapshot, files: affected } })).sql}`);
+        const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
+        const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);
+        rewrite = `SELECT ${cols
+          .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${tcol(c)} END AS ${quoteIdent(c)}`)
+          .join(', ')} FROM ${tgt} t LEFT JOIN (SELECT *, true AS __certhunt_m FROM ${src}) s ON ${on}`;
+        updated = String((await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${tgt} t JOIN ${src} s ON ${on}`))[0]?.n ?? '0');
+      }
     }
+    // Only the keys of the target's side are needed here, so the anti-join's table stays narrow.
     const inserts = affected.length
       ? `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s WHERE NOT EXISTS (SELECT 1 FROM ${tgt} t WHERE ${on})`
       : `SELECT ${cols.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${src} s`;
@@ -107,6 +127,7 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${src}`);
     await conn.run(`DROP TABLE IF EXISTS ${tgt}`);
+    await conn.run(`DROP TABLE IF EXISTS ${upd}`);
   }
 }
 
