@@ -7,7 +7,6 @@ import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { DeltaError } from '../../src/lake/error.js';
 import { optimize, vacuum } from '../../src/lake/maintenance.js';
 import { queryJson, ROW_GROUP_ROWS } from '../../src/lake/parquet.js';
-import { INLINE_DELETED_ROWS } from '../../src/lake/scan.js';
 import { FsStorage } from '../../src/lake/storage-fs.js';
 import { DeltaTable } from '../../src/lake/table.js';
 
@@ -251,16 +250,6 @@ describe('writes', () => {
     assert.deepEqual(after.filter((r) => r.v !== 0).map((r) => `${r.k}:${r.v}`), ['5:12', '6:11', '7:1', '1500:11', '2999:11', '5000:1']);
     // Time travel still sees the version before the DVs.
     assert.equal((await t.rows({ version: 3 })).filter((r) => r.v !== 0).length, 0);
-  });
-
-  test('a deletion vector of more rows than INLINE_DELETED_ROWS is read from a cached list, with the same rows', async () => {
-    const t = table();
-    await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(10000)', configuration: { 'delta.enableDeletionVectors': 'true' } });
-    await t.merge(`SELECT range * 3 AS k, 1 AS v FROM range(${INLINE_DELETED_ROWS + 500})`, { on: ['k'] });
-    const sql = (await t.scan()).sql;
-    assert.match(sql, /read_csv\(/, 'the large DV goes through a file');
-    const [r] = await q(`SELECT count(*)::INT AS n, sum(v)::INT AS ones, count(DISTINCT k)::INT AS keys FROM (${sql})`);
-    assert.deepEqual(r, { n: 10000, ones: INLINE_DELETED_ROWS + 500, keys: 10000 }, 'each key once, the merged ones updated');
   });
 
   test('merge-on-read: a file whose every row is matched is removed, not given a DV of all its rows', async () => {
