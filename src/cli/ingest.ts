@@ -23,6 +23,7 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
     'input-format': { type: 'string' },
     map: { type: 'string' },
     'batch-size': { type: 'string' },
+    'batch-bytes': { type: 'string' },
   });
   if (values.help) {
     effects.stdout(INGEST_HELP.replace("'FORMATS'", formatNames().join(', ')) + '\n');
@@ -43,12 +44,15 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   const progress = new ProgressLine(effects.stderr, effects.isTTY && ctx.format === 'table');
   const engine = await ctx.engine();
   const lake = new Lake(ctx.lake, engine.conn);
+  // Batch limits (records, staged bytes) are tuning knobs for tests and benchmarks.
   const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined;
+  const batchChars = values['batch-bytes'] ? Number(values['batch-bytes']) : undefined;
   let report: IngestReport;
   try {
     report = await ingest(lake, iterate(files), sourceReader(map ? { map } : {}), {
       ...(inputFormat ? { forcedFormat: inputFormat } : {}),
       ...(batchSize ? { batchSize } : {}),
+      ...(batchChars ? { batchChars } : {}),
       onProgress: (p) => progress.update({ ...p, file: escapeTerminal(p.file), totalBytes: total }),
     });
   } finally {

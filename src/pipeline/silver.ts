@@ -36,9 +36,10 @@ export const SILVER_STEP_ROWS = 1_000_000;
 /**
  * Bronze bytes (Parquet, as committed) per silver step. Rows carrying the DER (Zeek's
  * log-certs-base64, eve's `certificate`) are ~3 kB each: a 1M-row step of them sorted ~470k
- * certificates of 1.6 kB and ran out of DuckDB's 448 MB (bench/ingest.ts, ingest-memory).
+ * certificates of 1.6 kB and ran out of DuckDB's 448 MB (bench/ingest.ts, ingest-memory). With
+ * such rows a bronze commit (ingest.ts, DEFAULT_BATCH_CHARS) is one step.
  */
-export const SILVER_STEP_BYTES = 192 * 1024 * 1024;
+export const SILVER_STEP_BYTES = 128 * 1024 * 1024;
 
 type Added = Awaited<ReturnType<DeltaTable['addedSince']>>;
 

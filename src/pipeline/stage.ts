@@ -70,6 +70,8 @@ export class Stage {
   readonly file: string;
   private readonly sink: FileSink;
   rows = 0;
+  /** Text staged so far, in UTF-16 units (about bytes: rows are mostly ASCII). */
+  chars = 0;
   /** Longest row staged, in UTF-16 units. */
   private longest = 0;
   private closed = false;
@@ -83,6 +85,7 @@ export class Stage {
   async write(row: unknown): Promise<void> {
     this.rows++;
     const text = JSON.stringify(row);
+    this.chars += text.length;
     if (text.length > this.longest) this.longest = text.length;
     await this.sink.line(text);
   }

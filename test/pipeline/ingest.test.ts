@@ -89,6 +89,44 @@ describe('real Zeek logs (brimdata)', { skip: noShared }, () => {
     assert.deepEqual(summary.coverage, { certificates: 348, withoutSha1: 348 });
   });
 
+  test('small bronze batches (--batch-bytes) give the same silver as one batch', async () => {
+    const one = newLake();
+    const many = newLake();
+    const log = join(brim, 'zeek-json_x509.json.gz');
+    assert.equal((await run('ingest', log, '--lake', one)).code, 0);
+    const r = await run('ingest', log, '--lake', many, '--batch-bytes', '20000');
+    assert.equal(r.code, 0, r.err);
+    const history = await run('table', 'history', join(many, 'bronze', 'zeek_x509'), '--format', 'json');
+    const appends = (JSON.parse(history.out) as { operation: string }[]).filter((h) => h.operation === 'WRITE').length;
+    assert.ok(appends >= 5, `${appends} bronze commits`);
+    const q = 'SELECT * FROM silver.certificates ORDER BY cert_id';
+    const [a, b] = [await sql(one, q), await sql(many, q)];
+    assert.equal(a.length, 348);
+    assert.deepEqual(b, a, 'the same rows, columns and first/last seen');
+  });
+
+  test('a second log of some of the same certificates merges through a deletion vector: silver as if read once', async () => {
+    const once = newLake();
+    const twice = newLake();
+    const tsv = join(brim, 'zeek-default_x509.log.gz');
+    assert.equal((await run('ingest', tsv, '--lake', once)).code, 0);
+    assert.equal((await run('ingest', tsv, '--lake', twice)).code, 0);
+    // Half of the same certificates again, from the JSON log: their rows are marked deleted in
+    // the one silver file and written anew.
+    const lines = gunzipSync(readFileSync(join(brim, 'zeek-json_x509.json.gz'))).toString('utf8').trim().split('\n');
+    const half = join(dir, `half-${n++}.json`);
+    writeFileSync(half, lines.slice(0, Math.floor(lines.length / 2)).join('\n') + '\n');
+    assert.equal((await run('ingest', half, '--lake', twice)).code, 0);
+    const history = await run('table', 'history', join(twice, 'silver', 'certificates'), '--format', 'json');
+    const merges = (JSON.parse(history.out) as { operation: string; metrics: string }[]).filter((h) => h.operation === 'MERGE');
+    const last = JSON.parse(merges[0]?.metrics ?? '{}') as Record<string, string>;
+    assert.ok(Number(last.numTargetRowsUpdated) > 50 && Number(last.numTargetRowsInserted) === 0, `the half log matched certificates already there: ${JSON.stringify(last)}`);
+    assert.equal(last.numTargetDeletionVectorsAdded, '1', `a deletion vector, no rewrite: ${JSON.stringify(last)}`);
+    assert.equal(last.numOutputRows, last.numTargetRowsUpdated, 'only the updated rows were written');
+    const q = 'SELECT * EXCLUDE (sources) FROM silver.certificates ORDER BY cert_id';
+    assert.deepEqual(await sql(twice, q), await sql(once, q));
+  });
+
   test('re-ingesting adds nothing; a log that grew adds only its new lines', async () => {
     const lake = newLake();
     const text = gunzipSync(readFileSync(join(brim, 'zeek-default_ssl.log.gz'))).toString('utf8');
