@@ -63,13 +63,17 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
       // a window partitions and sorts, and spills. `t` and `s` are structs, so the caller's
       // set expressions (t.col, s.col) read them unchanged.
       const struct = (alias: string, names: string[]) => `struct_pack(${names.map((c) => `${quoteIdent(c)} := ${alias}.${quoteIdent(c)}`).join(', ')})`;
-      const targetNames = snapshot.schema.fields.map((f) => f.name);
+      // The target's row in the merged schema: columns the source adds are NULL there.
+      const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
+      const targetRow = `struct_pack(${schema.fields
+        .map((f) => `${quoteIdent(f.name)} := ${targetCols.has(f.name) ? `x.${quoteIdent(f.name)}` : `CAST(NULL AS ${duckdbType(f.type)})`}`)
+        .join(', ')})`;
       const w = `PARTITION BY ${keys.map((k) => `__k.${quoteIdent(k)}`).join(', ')} ORDER BY __side`;
       await conn.run(
         `CREATE TEMP TABLE ${upd} AS
          SELECT ${cols.map((c) => `${setExpr(c)} AS ${quoteIdent(c)}`).join(', ')}
          FROM (SELECT __side, __srow AS s, lag(__trow) OVER (${w}) AS t
-               FROM (SELECT 0 AS __side, ${struct('x', keys)} AS __k, ${struct('x', targetNames)} AS __trow, NULL AS __srow FROM ${tgt} x
+               FROM (SELECT 0 AS __side, ${struct('x', keys)} AS __k, ${targetRow} AS __trow, NULL AS __srow FROM ${tgt} x
                      UNION ALL BY NAME
                      SELECT 1 AS __side, ${struct('x', keys)} AS __k, NULL AS __trow, ${struct('x', cols)} AS __srow FROM ${src} x
                        WHERE EXISTS (SELECT 1 FROM ${tgt} t WHERE ${keys.map((k) => `t.${quoteIdent(k)} = x.${quoteIdent(k)}`).join(' AND ')})))

@@ -252,6 +252,15 @@ describe('writes', () => {
     assert.equal((await t.rows({ version: 3 })).filter((r) => r.v !== 0).length, 0);
   });
 
+  test('merge-on-read with schema evolution: a column the source adds reads NULL on the target side', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(10)', configuration: { 'delta.enableDeletionVectors': 'true' } });
+    await t.merge(`SELECT 3 AS k, 1 AS v, 'new' AS extra`, { on: ['k'], mergeSchema: true, set: { extra: "coalesce(t.extra, 'target') || '+' || s.extra" } });
+    const rows = await t.rows({ orderBy: 'k' });
+    assert.deepEqual(rows.filter((r) => r.extra !== null).map((r) => `${r.k}:${r.v}:${r.extra}`), ['3:1:target+new']);
+    assert.equal(rows.length, 10);
+  });
+
   test('merge-on-read: a file whose every row is matched is removed, not given a DV of all its rows', async () => {
     const t = table();
     await t.create({ from: 'SELECT range AS k, 0 AS v FROM range(10)', configuration: { 'delta.enableDeletionVectors': 'true' } });
