@@ -30,10 +30,11 @@ const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_ce
 /**
  * Rows per silver step. Bronze commits since the last run are taken a few at a time (each step
  * its own silver commit, recording the bronze version it reached), so a 5 GB ingest needs no
- * more memory than a 500 MB one: bench/ingest.ts measured one 4.8M-row step at 1.4 GiB RSS, and
- * a 5.2 GB plain Zeek x509.log in 1M-row steps at 1,059 MiB.
+ * more memory than a 500 MB one: bench/ingest.ts measured one 4.8M-row step at 1.4 GiB RSS. A
+ * 5.2 GB plain Zeek x509.log peaked at 1,059 MiB in 1M-row steps and at 1,101 MiB in 500k-row
+ * ones: past this size, steps are not what sets the peak.
  */
-export const SILVER_STEP_ROWS = 500_000;
+export const SILVER_STEP_ROWS = 1_000_000;
 /**
  * Bronze bytes (Parquet, as committed) per silver step. Rows carrying the DER (Zeek's
  * log-certs-base64, eve's `certificate`) are ~3 kB each: a 1M-row step of them sorted ~470k
