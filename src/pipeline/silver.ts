@@ -1,8 +1,6 @@
 import { physicalRows } from '../lake/actions.js';
 import { dvWritable, ENABLE_DV } from '../lake/features.js';
 import { optimize } from '../lake/maintenance.js';
-import { queryJson } from '../lake/parquet.js';
-import { DEFAULT_MEMORY_LIMIT } from '../engine/duckdb.js';
 import { quoteIdent, sqlString } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
@@ -71,36 +69,7 @@ export interface SilverResult {
   consumed: string[];
 }
 
-/**
- * DuckDB's memory limit while silver runs, when the engine has the default one. Silver's merges
- * are where DuckDB allocates most outside its limit: a 5.2 GB plain Zeek x509.log peaked at
- * 1,059–1,101 MiB RSS with the default 448 MB and at 969 MiB with this (bench/RESULTS.md).
- */
-export const SILVER_MEMORY_LIMIT_BYTES = 320 * 1024 * 1024;
-
 export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise<SilverResult> {
-  const certs = await lake.table('silver', 'certificates');
-  const [row] = await queryJson(certs.conn, "SELECT current_setting('memory_limit') AS v");
-  const text = String(row?.v ?? '');
-  const limit = parseBytes(text);
-  const lower = limit !== undefined && limit <= parseBytes(DEFAULT_MEMORY_LIMIT)! && limit > SILVER_MEMORY_LIMIT_BYTES;
-  if (lower) await certs.conn.run(`SET memory_limit = '${SILVER_MEMORY_LIMIT_BYTES}B'`);
-  try {
-    return await refresh(lake, bronzeTables);
-  } finally {
-    if (lower) await certs.conn.run(`SET memory_limit = ${sqlString(text)}`);
-  }
-}
-
-/** DuckDB's "427.2 MiB" or "448MB" as bytes. */
-function parseBytes(text: string): number | undefined {
-  const m = /^\s*([\d.]+)\s*([KMGT]?)(i?)B\s*$/i.exec(text);
-  if (!m) return undefined;
-  const base = m[3] ? 1024 : 1000;
-  return Math.round(Number(m[1]) * base ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase()));
-}
-
-async function refresh(lake: Lake, bronzeTables: string[]): Promise<SilverResult> {
   const result: SilverResult = { certificates: { inserted: 0, updated: 0 }, observations: 0, consumed: [] };
   const certs = await lake.table('silver', 'certificates');
   const obs = await lake.table('silver', 'observations');

@@ -277,28 +277,3 @@ test('progress goes to a TTY only; a pipe gets none', { skip: noShared }, async 
     else assert.equal(err, '');
   }
 });
-
-test('silver runs under a lower DuckDB memory limit and gives the engine its own back', async () => {
-  const engine = await openEngine();
-  try {
-    const before = await queryJson(engine.conn, "SELECT current_setting('memory_limit') AS v");
-    const lake = new Lake(newLake(), engine.conn);
-    const seen: unknown[] = [];
-    // A bronze table is not needed to reach the limit change; the refresh of nothing still sets it.
-    const original = engine.conn.run.bind(engine.conn);
-    engine.conn.run = (async (sql: string) => {
-      if (/^SET memory_limit/.test(sql)) seen.push(sql);
-      return original(sql);
-    }) as typeof engine.conn.run;
-    await refreshSilver(lake, []);
-    engine.conn.run = original;
-    const mib = (rows: Record<string, unknown>[]) => Number(/^([\d.]+) MiB$/.exec(String(rows[0]?.v))?.[1]);
-    const after = await queryJson(engine.conn, "SELECT current_setting('memory_limit') AS v");
-    // Restored from DuckDB's own text of it ("427.2 MiB"), which rounds to 0.1 MiB.
-    assert.ok(Math.abs(mib(after) - mib(before)) <= 0.1, `restored: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
-    assert.equal(seen.length, 2, `lowered then restored: ${seen.join(' | ')}`);
-    assert.match(String(seen[0]), /SET memory_limit = '335544320B'/);
-  } finally {
-    engine.close();
-  }
-});
