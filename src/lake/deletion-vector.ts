@@ -353,5 +353,6 @@ export function deletionVectorFile(entries: ArrayLike<number>[], uuid: Uint8Arra
     offset += 8 + bitmap.length;
     return d;
   });
-  return { path: dvFilePath(descriptors[0] ?? { storageType: 'u', pathOrInlineDv, sizeInBytes: 0, cardinality: 0 })!, bytes: Buffer.concat(parts), descriptors };
+  const file = dvFilePath({ storageType: 'u', pathOrInlineDv, sizeInBytes: 0, cardinality: 0 })!;
+  return { path: file, bytes: Buffer.concat(parts), descriptors };
 }

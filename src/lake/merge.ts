@@ -48,6 +48,10 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
     const on = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
     const cols = schema.fields.map((f) => f.name);
     const setExpr = (c: string): string => options.set?.[c] ?? `s.${quoteIdent(c)}`;
+    // A target row's column in the merged schema: columns the source adds are NULL there.
+    const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
+    const targetCol = (alias: string, c: string): string =>
+      targetCols.has(c) ? `${alias}.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`;
     let affected: AddFile[] = [];
     let rewrite = `SELECT * FROM ${src} WHERE false`;
     let updated = '0';
@@ -63,11 +67,7 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
       // a window partitions and sorts, and spills. `t` and `s` are structs, so the caller's
       // set expressions (t.col, s.col) read them unchanged.
       const struct = (alias: string, names: string[]) => `struct_pack(${names.map((c) => `${quoteIdent(c)} := ${alias}.${quoteIdent(c)}`).join(', ')})`;
-      // The target's row in the merged schema: columns the source adds are NULL there.
-      const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
-      const targetRow = `struct_pack(${schema.fields
-        .map((f) => `${quoteIdent(f.name)} := ${targetCols.has(f.name) ? `x.${quoteIdent(f.name)}` : `CAST(NULL AS ${duckdbType(f.type)})`}`)
-        .join(', ')})`;
+      const targetRow = `struct_pack(${cols.map((c) => `${quoteIdent(c)} := ${targetCol('x', c)}`).join(', ')})`;
       const w = `PARTITION BY ${keys.map((k) => `__k.${quoteIdent(k)}`).join(', ')} ORDER BY __side`;
       await conn.run(
         `CREATE TEMP TABLE ${upd} AS
@@ -87,10 +87,8 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
       affected = hits.map((h) => candidates[Number(h.i)]!);
       if (affected.length) {
         await conn.run(`CREATE TEMP TABLE ${tgt} AS ${(await table.scan({ snapshot: { ...snapshot, files: affected } })).sql}`);
-        const targetCols = new Set(snapshot.schema.fields.map((f) => f.name));
-        const tcol = (c: string): string => (targetCols.has(c) ? `t.${quoteIdent(c)}` : `CAST(NULL AS ${duckdbType(schema.fields.find((f) => f.name === c)!.type)})`);
         rewrite = `SELECT ${cols
-          .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${tcol(c)} END AS ${quoteIdent(c)}`)
+          .map((c) => `CASE WHEN s.__certhunt_m THEN ${setExpr(c)} ELSE ${targetCol('t', c)} END AS ${quoteIdent(c)}`)
           .join(', ')} FROM ${tgt} t LEFT JOIN (SELECT *, true AS __certhunt_m FROM ${src}) s ON ${on}`;
         updated = String((await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${tgt} t JOIN ${src} s ON ${on}`))[0]?.n ?? '0');
       }

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomUUID } from 'node:crypto';
-import type { Action, AddFile, Metadata } from './actions.js';
+import { physicalRows, type Action, type AddFile, type Metadata } from './actions.js';
 import { checkpointInterval, writeCheckpoint } from './checkpoint.js';
 import { commitWithRetry, type Outcome, type Prepared } from './commit.js';
 import { DeltaError } from './error.js';
@@ -359,11 +359,7 @@ export function metrics(adds: AddFile[]): Record<string, string> {
   let bytes = 0;
   for (const a of adds) {
     bytes += a.size;
-    try {
-      rows += Number(JSON.parse(a.stats ?? '{}').numRecords ?? 0);
-    } catch {
-      /* stats are ours; never malformed */
-    }
+    rows += physicalRows(a) ?? 0;
   }
   return { numFiles: String(adds.length), numOutputRows: String(rows), numOutputBytes: String(bytes) };
 }

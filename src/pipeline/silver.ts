@@ -52,7 +52,7 @@ function* chunks(added: Added, maxRows = SILVER_STEP_ROWS, maxBytes = SILVER_STE
   let bytes = 0;
   for (const [i, c] of added.commits.entries()) {
     files.push(...c.files);
-    rows += c.files.reduce((n, f) => n + Number((JSON.parse(f.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0), 0);
+    rows += c.files.reduce((n, f) => n + (physicalRows(f) ?? 0), 0);
     bytes += c.files.reduce((n, f) => n + f.size, 0);
     if (rows >= maxRows || bytes >= maxBytes || i === added.commits.length - 1) {
       yield { version: c.version, files, snapshot: added.snapshot };
