@@ -1,4 +1,5 @@
 import { physicalRows } from '../lake/actions.js';
+import { queryJson } from '../lake/parquet.js';
 import { dvWritable, ENABLE_DV } from '../lake/features.js';
 import { optimize } from '../lake/maintenance.js';
 import { quoteIdent, sqlString } from '../lake/schema.js';
@@ -189,7 +190,11 @@ function withDerived(sql: string): string {
 }
 
 async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }): Promise<{ inserted: number; updated: number }> {
-  const existing = (await certs.exists()) ? (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql : undefined;
+  // Silver is looked up by issuer and serial only for a batch with certificates known by
+  // nothing else (pre-4.1 x509, known_certs): a scan of all of silver is the cost of every
+  // step otherwise, and its deletion vectors' row lists sit in the query text.
+  const byIssuerSerial = await queryJson(certs.conn, `SELECT 1 AS x FROM (${bronzeSql}) WHERE kind = 'certificate' AND cert.sha256 IS NULL AND cert.sha1 IS NULL LIMIT 1`);
+  const existing = byIssuerSerial.length && (await certs.exists()) ? (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql : undefined;
   const batch = withDerived(certificateBatch(bronzeSql, source, existing));
   // Merge-on-read: a step writes its own certificates, not the table again (lake/merge.ts).
   if (!(await certs.exists())) {
