@@ -15,7 +15,8 @@ export interface Context {
   effects: Effects;
   lake: string;
   format: Format;
-  engine(): Promise<Engine>;
+  /** The run's engine; `defaults.memoryLimit` is the command's own, CERTHUNT_MEMORY overrides it. */
+  engine(defaults?: { memoryLimit?: string }): Promise<Engine>;
   print(rows: Record<string, unknown>[], columns?: string[]): void;
 }
 
@@ -42,9 +43,9 @@ export function makeContext(effects: Effects, values: { lake?: string | boolean 
     effects,
     lake,
     format,
-    async engine() {
+    async engine(defaults = {}) {
       if (!engine) {
-        const memoryLimit = effects.env.CERTHUNT_MEMORY;
+        const memoryLimit = effects.env.CERTHUNT_MEMORY ?? defaults.memoryLimit;
         engine = await openEngine(memoryLimit ? { memoryLimit } : {});
         engines.push(engine);
       }

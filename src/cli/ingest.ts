@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/duckdb.js';
+import { INGEST_MEMORY_LIMIT, type Engine } from '../engine/duckdb.js';
 import { ingest, type IngestReport } from '../pipeline/ingest.js';
 import { Lake } from '../pipeline/lake.js';
 import { listLocations } from '../sources/input.js';
@@ -42,7 +42,7 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   const files = await listLocations(positionals);
   const total = files.reduce((n, f) => n + (f.size ?? 0), 0);
   const progress = new ProgressLine(effects.stderr, effects.isTTY && ctx.format === 'table');
-  const engine = await ctx.engine();
+  const engine = await ctx.engine({ memoryLimit: INGEST_MEMORY_LIMIT });
   const lake = new Lake(ctx.lake, engine.conn);
   // Batch limits (records, staged bytes) are tuning knobs for tests and benchmarks.
   const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined;

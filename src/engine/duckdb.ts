@@ -19,6 +19,15 @@ export interface Engine {
  */
 export const DEFAULT_MEMORY_LIMIT = '448MB';
 
+/**
+ * `certhunt ingest`'s limit. Its heaviest queries are silver's merges, during which DuckDB
+ * allocates a few hundred MB outside its limit (plans, Parquet writer buffers, allocator
+ * slack): on a 5 GB plain Zeek x509.log silver peaked at 910 MiB RSS with 448 MB and at 824 MiB
+ * with this (scratch, silver alone; bench/ingest.ts, ingest-memory-plain, runs it whole).
+ * At 320 MB a 5 GB log with DER ran out of memory in silver.
+ */
+export const INGEST_MEMORY_LIMIT = '384MB';
+
 export async function openEngine(options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {}): Promise<Engine> {
   const config: Record<string, string> = {
     autoinstall_known_extensions: 'false',
@@ -31,6 +40,9 @@ export async function openEngine(options: { threads?: number; memoryLimit?: stri
     // of it, which put an ingest capped at 400 MB at 960 MiB RSS (bench/ingest.ts, memory).
     allocator_flush_threshold: '16MB',
     allocator_bulk_deallocation_flush_threshold: '32MB',
+    // And is returned between queries too, by the allocator's own threads: silver's merges on a
+    // 5 GB plain Zeek log peaked at 956 MiB RSS without them, 895 MiB with (scratch, silver only).
+    allocator_background_threads: 'true',
   };
   if (options.threads) config.threads = String(options.threads);
   const instance = await DuckDBInstance.create(':memory:', config);

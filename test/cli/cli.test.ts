@@ -96,3 +96,33 @@ test('exit codes: 2 for bad usage, 1 for failures', async () => {
   assert.match(missing.err, /no Delta log found/);
   assert.equal(cli('--help').code, 0);
 });
+
+test('ingest runs DuckDB at its own memory limit unless CERTHUNT_MEMORY says otherwise', async () => {
+  const { ingestCommand } = await import('../../src/cli/ingest.js');
+  const { INGEST_MEMORY_LIMIT } = await import('../../src/engine/duckdb.js');
+  const dir = mkdtempSync(join(tmpdir(), 'certhunt-cli-mem-'));
+  const { writeFileSync } = await import('node:fs');
+  const log = join(dir, 'x509.log');
+  writeFileSync(log, JSON.stringify({ ts: 1700000000.5, fingerprint: 'ab'.repeat(32), 'certificate.serial': '01', 'certificate.subject': 'CN=a', 'certificate.issuer': 'CN=b' }) + '\n');
+  const limitOf = async (env: Record<string, string>) => {
+    const engines: Awaited<ReturnType<typeof openEngine>>[] = [];
+    try {
+      const code = await ingestCommand([log, '--lake', join(dir, `lake-${Object.keys(env).length}`), '--format', 'json'], { stdout: () => {}, stderr: () => {}, env, isTTY: false }, engines);
+      assert.equal(code, 0, 'ingest exits 0');
+      const r = await engines[0]!.conn.runAndReadAll("SELECT current_setting('memory_limit') AS v");
+      return String(r.getRows()[0]?.[0]);
+    } finally {
+      for (const e of engines) e.close();
+    }
+  };
+  const probe = await openEngine({ memoryLimit: INGEST_MEMORY_LIMIT });
+  const expected = String((await probe.conn.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]);
+  probe.close();
+  const defaultProbe = await openEngine();
+  const general = String((await defaultProbe.conn.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]);
+  defaultProbe.close();
+  assert.notEqual(expected, general, 'ingest has a limit of its own');
+  assert.equal(await limitOf({}), expected, 'ingest without CERTHUNT_MEMORY');
+  assert.equal(await limitOf({ CERTHUNT_MEMORY: '1GB' }), '953.6 MiB', 'CERTHUNT_MEMORY wins');
+  rmSync(dir, { recursive: true, force: true });
+});
