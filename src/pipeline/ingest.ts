@@ -133,13 +133,27 @@ async function ingestFile(
   let records = 0;
   let rejects = 0;
   const newBatch = () => new BronzeBatch({ lake, ingestId: options.ingestId, ingestedAt: options.clock(), source: file.uri, format: source.name });
+  // A batch commits (DuckDB reading the staged rows, writing Parquet, on its own threads) while
+  // the next one is read and staged here; commits stay one at a time and in order, so the
+  // app-transaction versions that make a re-run skip what landed are as before.
+  let committing: Promise<void> = Promise.resolve();
   const flush = async (): Promise<void> => {
     if (!batch || batch.size === 0) return;
-    chunk++;
-    await batch.commit({ appId: `src:${file.uri}#${generation}`, version: chunk });
-    for (const [k, n] of batch.reasons) reasons.set(k, (reasons.get(k) ?? 0) + n);
-    await batch.discard();
+    const full = batch;
     batch = undefined;
+    const version = ++chunk;
+    await committing;
+    committing = (async () => {
+      try {
+        await full.commit({ appId: `src:${file.uri}#${generation}`, version });
+        for (const [k, n] of full.reasons) reasons.set(k, (reasons.get(k) ?? 0) + n);
+      } finally {
+        await full.discard();
+      }
+    })();
+    // Settled here or at the next flush; marked handled so a failure waiting for either is not
+    // reported as unhandled in between.
+    committing.catch(() => undefined);
   };
   const take = async (item: SourceItem): Promise<void> => {
     const pos = item.kind === 'reject' ? item.reject.position : item.pos;
@@ -172,8 +186,10 @@ async function ingestFile(
       await take(next.value);
     }
     await flush();
+    await committing;
   } catch (e) {
     await batch?.discard();
+    await committing.catch(() => undefined);
     throw e;
   }
   await recordFile(

@@ -71,16 +71,39 @@ export function completeCertificate(cert: CertificateRecord): CertificateRecord 
 /** Shannon entropy in bits of a string's characters (code points), null for none. */
 export function shannonEntropy(text: string | null): number | null {
   if (!text) return null;
-  const counts = new Map<string, number>();
-  let n = 0;
-  for (const ch of text) {
-    counts.set(ch, (counts.get(ch) ?? 0) + 1);
-    n++;
+  // Counts in first-seen order either way: the sum's order fixes its last bits, and the ASCII
+  // path (names almost always) must give the very number the general one does.
+  const seen: number[] = [];
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    if (asciiCounts[c]!++ === 0) seen.push(c);
   }
+  let counts: number[];
+  let n: number;
+  if (ascii) {
+    counts = seen.map((c) => asciiCounts[c]!);
+    n = text.length;
+  } else {
+    const byChar = new Map<string, number>();
+    n = 0;
+    for (const ch of text) {
+      byChar.set(ch, (byChar.get(ch) ?? 0) + 1);
+      n++;
+    }
+    counts = [...byChar.values()];
+  }
+  for (const c of seen) asciiCounts[c] = 0;
   let h = 0;
-  for (const c of counts.values()) h -= (c / n) * Math.log2(c / n);
+  for (const c of counts) h -= (c / n) * Math.log2(c / n);
   return h === 0 ? 0 : h;
 }
+
+const asciiCounts = new Uint32Array(128);
 
 function withParts(cert: CertificateRecord): CertificateRecord {
   const out = cert as CertificateRecord & Record<string, unknown>;
@@ -94,12 +117,37 @@ function withParts(cert: CertificateRecord): CertificateRecord {
   out.registered_domains = [...domains];
   for (const side of ['subject', 'issuer'] as const) {
     if (out[`${side}_cn`] !== undefined) continue;
-    const attrs = out[side] ? dnAttributes(out[side] as string) : [];
-    for (const k of PART_KEYS) out[`${side}_${k}`] = null;
-    for (const [t, v] of attrs) {
-      const key = ATTR[t];
-      if (key && out[`${side}_${key}`] === null) out[`${side}_${key}`] = v;
-    }
+    const parts = dnParts(out[side] as string | null);
+    PART_COLUMNS[side].forEach((column, i) => (out[column] = parts[i] ?? null));
   }
   return out;
 }
+
+const PART_COLUMNS = { subject: PART_KEYS.map((k) => `subject_${k}`), issuer: PART_KEYS.map((k) => `issuer_${k}`) };
+
+/**
+ * A name's parts in PART_KEYS order (the first of each attribute type). Logs repeat the same
+ * few issuers and every relogged subject, so parts are kept per name text for a while: parsing
+ * them again was 6% of an ingest's main thread (bench/ingest.ts, cpu profile).
+ */
+function dnParts(dn: string | null): (string | null)[] {
+  if (!dn) return [];
+  let parts = partsCache.get(dn);
+  if (parts) return parts;
+  parts = PART_KEYS.map(() => null);
+  for (const [t, v] of dnAttributes(dn)) {
+    const key = ATTR[t];
+    const i = key ? PART_KEYS.indexOf(key) : -1;
+    if (i >= 0 && parts[i] === null) parts[i] = v;
+  }
+  // Dropped whole when full: a bounded cache with no bookkeeping per hit. Long names (hostile
+  // ones run to megabytes) are not kept, so the cache stays a few MB.
+  if (dn.length > PARTS_CACHE_MAX_NAME) return parts;
+  if (partsCache.size >= PARTS_CACHE_SIZE) partsCache.clear();
+  partsCache.set(dn, parts);
+  return parts;
+}
+
+const PARTS_CACHE_SIZE = 20_000;
+const PARTS_CACHE_MAX_NAME = 512;
+const partsCache = new Map<string, (string | null)[]>();
