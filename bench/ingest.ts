@@ -44,6 +44,7 @@ import { median } from './lib/measure.js';
 // prepare()): dist/ is shared with whoever else builds or tests in this tree meanwhile, and a
 // CLI child spawned half an hour into a run must run the same code as the first one.
 let openEngine!: typeof EngineMod.openEngine;
+let INGEST_MEMORY_LIMIT = '';
 let ingest!: typeof IngestMod.ingest;
 let Lake!: typeof LakeMod.Lake;
 let BronzeBatch!: typeof BronzeMod.BronzeBatch;
@@ -66,7 +67,7 @@ async function prepare(o: BenchOptions): Promise<void> {
   await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({ type: 'module' }));
   CLI = path.join(DIST, 'cli.js');
   const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(DIST, rel)).href)) as T;
-  ({ openEngine } = await load<typeof EngineMod>('engine/duckdb.js'));
+  ({ openEngine, INGEST_MEMORY_LIMIT } = await load<typeof EngineMod>('engine/duckdb.js'));
   ({ ingest } = await load<typeof IngestMod>('pipeline/ingest.js'));
   ({ Lake } = await load<typeof LakeMod>('pipeline/lake.js'));
   ({ BronzeBatch } = await load<typeof BronzeMod>('pipeline/bronze.js'));
@@ -484,9 +485,8 @@ function instrumentConn(prof: Profiler, conn: DuckDBConnection): void {
 async function instrumentedIngest(o: BenchOptions, file: string, records: number): Promise<{ ms: number; prof: Profiler }> {
   instrumentClasses();
   const prof = new Profiler();
-  // As the CLI does (src/cli/context.ts): CERTHUNT_MEMORY overrides DuckDB's memory limit.
-  const memory = process.env.CERTHUNT_MEMORY;
-  const engine = await openEngine(memory ? { memoryLimit: memory } : {});
+  // As `certhunt ingest` does (src/cli/ingest.ts): its own limit, CERTHUNT_MEMORY overrides it.
+  const engine = await openEngine({ memoryLimit: process.env.CERTHUNT_MEMORY ?? INGEST_MEMORY_LIMIT });
   instrumentConn(prof, engine.conn);
   const lake = new Lake(path.join(o.workDir, 'lake-instrumented'), engine.conn);
   const files = await listLocations([file]);
