@@ -38,6 +38,7 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
   const onRead = dvWritable(snapshot.protocol, snapshot.metadata);
   const src = `__certhunt_src_${randomUUID().replace(/-/g, '')}`;
   const tgt = `__certhunt_tgt_${randomUUID().replace(/-/g, '')}`;
+  const upd = `__certhunt_upd_${randomUUID().replace(/-/g, '')}`;
   await conn.run(`CREATE TEMP TABLE ${src} AS ${aligned.select}`);
   try {
     const keyList = keys.map(quoteIdent).join(', ');
@@ -68,17 +69,18 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
       const struct = (alias: string, names: string[]) => `struct_pack(${names.map((c) => `${quoteIdent(c)} := ${alias}.${quoteIdent(c)}`).join(', ')})`;
       const targetRow = `struct_pack(${cols.map((c) => `${quoteIdent(c)} := ${targetCol('x', c)}`).join(', ')})`;
       const w = `PARTITION BY ${keys.map((k) => `__k.${quoteIdent(k)}`).join(', ')} ORDER BY __side`;
-      // Not materialised: the write below reads it once, and a temp table of 200k merged wide
-      // rows held DuckDB's memory through the whole write (bench/ingest.ts, ingest-memory-plain).
-      rewrite = `SELECT ${cols.map((c) => `${setExpr(c)} AS ${quoteIdent(c)}`).join(', ')}
+      await conn.run(
+        `CREATE TEMP TABLE ${upd} AS
+         SELECT ${cols.map((c) => `${setExpr(c)} AS ${quoteIdent(c)}`).join(', ')}
          FROM (SELECT __side, __srow AS s, lag(__trow) OVER (${w}) AS t
                FROM (SELECT 0 AS __side, ${struct('x', keys)} AS __k, ${targetRow} AS __trow, NULL AS __srow FROM ${tgt} x
                      UNION ALL BY NAME
                      SELECT 1 AS __side, ${struct('x', keys)} AS __k, NULL AS __trow, ${struct('x', cols)} AS __srow FROM ${src} x
                        WHERE EXISTS (SELECT 1 FROM ${tgt} t WHERE ${keys.map((k) => `t.${quoteIdent(k)} = x.${quoteIdent(k)}`).join(' AND ')})))
-         WHERE __side = 1`;
-      // One update per matched key (keys are unique on both sides).
-      updated = String((await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (SELECT DISTINCT ${keys.map(quoteIdent).join(', ')} FROM ${tgt})`))[0]?.n ?? '0');
+         WHERE __side = 1`,
+      );
+      rewrite = `SELECT ${cols.map(quoteIdent).join(', ')} FROM ${upd}`;
+      updated = String((await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM ${upd}`))[0]?.n ?? '0');
     } else if (candidates.length) {
       const plan = await table.scan({ snapshot: { ...snapshot, files: candidates }, fileColumn: FILE_COLUMN });
       const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
@@ -127,6 +129,7 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${src}`);
     await conn.run(`DROP TABLE IF EXISTS ${tgt}`);
+    await conn.run(`DROP TABLE IF EXISTS ${upd}`);
   }
 }
 
