@@ -56,6 +56,12 @@ export interface WrittenFile {
  */
 export const ROW_GROUP_ROWS = 16_384;
 /**
+ * Bytes per row group at most, for the writes that may reorder rows (all but sorted ones). The
+ * writer holds a row group's column chunks whole: with DER, 16,384 rows made 32 MiB buffers,
+ * the allocation that failed a 5 GB ingest at 384 MB (bench/ingest.ts, ingest-memory).
+ */
+export const ROW_GROUP_BYTES = 8 * 1024 * 1024;
+/**
  * Write the result of `select` (columns already in the table's physical order and types) to a
  * Parquet file. Delta stats come from the statistics DuckDB's writer returns (RETURN_STATS):
  * measured in bench/lake.ts, a separate parquet_metadata() query cost 7% of an append; this
@@ -74,7 +80,7 @@ export async function writeParquet(
     // Spark 3 does, so the file says so in the key Spark reads.
     rows = await queryJson(
       conn,
-      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES '64MB', RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
+      `COPY (${select}) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES ${ROW_GROUP_BYTES}, RETURN_STATS, KV_METADATA {'org.apache.spark.version': '3.5.0'})`,
     );
   } catch (e) {
     throw new DeltaError('invalid', `cannot write data file: ${firstLine(e)}`, { file: localFile, cause: e });
