@@ -139,10 +139,11 @@ async function ingestFile(
   let committing: Promise<void> = Promise.resolve();
   const flush = async (): Promise<void> => {
     if (!batch || batch.size === 0) return;
+    // The previous commit's failure surfaces here, while this batch is still ours to discard.
+    await committing;
     const full = batch;
     batch = undefined;
     const version = ++chunk;
-    await committing;
     committing = (async () => {
       try {
         await full.commit({ appId: `src:${file.uri}#${generation}`, version });
