@@ -21,10 +21,12 @@ export const DEFAULT_MEMORY_LIMIT = '448MB';
 
 /**
  * `certhunt ingest`'s limit. Its heaviest queries are silver's merges, during which DuckDB
- * allocates a few hundred MB outside its limit (plans, Parquet writer buffers, allocator
- * slack): on a 5 GB plain Zeek x509.log silver peaked at 910 MiB RSS with 448 MB and at 824 MiB
- * with this (scratch, silver alone; bench/ingest.ts, ingest-memory-plain, runs it whole).
- * At 320 MB a 5 GB log with DER ran out of memory in silver.
+ * allocates a few hundred MB outside its limit (plans, hidden-row lists, allocator slack): on a
+ * 5 GB plain Zeek x509.log silver alone peaked at 910 MiB RSS with 448 MB and at 824 MiB with
+ * this (scratch). Whole ingests of 5 GB logs at this limit: 872 MiB plain, 995 MiB with DER
+ * (bench/ingest.ts, ingest-memory-plain and ingest-memory). Lower, the DER log runs out: at
+ * 320 MB in silver's writes; at 384 MB too, until row groups were capped in bytes
+ * (lake/parquet.ts, ROW_GROUP_BYTES).
  */
 export const INGEST_MEMORY_LIMIT = '384MB';
 
