@@ -142,3 +142,13 @@ test('name: malformed names keep what decoded before the fault', () => {
   assert.equal(c.subject, 'CN=kept');
   assert.ok(c.parse_warnings.some((w) => w.startsWith('subject name malformed: RDN: expected SET, found INTEGER')), c.parse_warnings.join('; '));
 });
+
+test('name: the text comparison undoes escapes, and only where there are some', () => {
+  assert.equal(sameDn('CN=a\\, b,O=X', 'CN=A\\2C  B,O=x'), true, 'a character escape and a hex escape of the same comma');
+  assert.equal(sameDn('CN=a\\2Cb', 'CN=a,b'), false, 'an escaped comma is not an RDN separator');
+  assert.equal(sameDn('CN=K\\C3\\B6ln', 'CN=Köln'), true, 'UTF-8 bytes escaped in hex');
+  // A lone surrogate cannot be encoded: the byte round trip makes it U+FFFD, on either side.
+  assert.equal(sameDn('CN=\ud800x', 'CN=\ufffdx'), true, 'lone surrogate');
+  assert.equal(sameDn('CN=😀 x', 'CN=😀  X'), true, 'a surrogate pair, spaces and ASCII case');
+  assert.equal(sameDn('CN=Plain Name,O=Org', 'CN=plain  name,O=ORG'), true, 'no escapes at all');
+});
