@@ -7,8 +7,10 @@
  *                  floor). Both run as child processes, alternated; ratio of medians, target ≤ 2×.
  *                  Then, untimed: a breakdown of our time (an instrumented in-process ingest), a
  *                  ladder of the JS read path stage by stage, and a `node --cpu-prof` of the CLI.
- * - ingest-memory: `certhunt ingest` of a ~5 GB generated log (~500 MB with --quick) in a child
- *                  process; its peak RSS against the 1 GiB budget (target ≤ 1×).
+ * - ingest-memory: `certhunt ingest` of a ~5 GB generated log with DER (~500 MB with --quick) in
+ *                  a child process; its peak RSS against the 1 GiB budget (target ≤ 1×).
+ * - ingest-memory-plain: the same on ~5 GB of Zeek's default x509.log (no DER): the `ingest` log
+ *                  repeated, days apart, so silver merges ~7M rows of certificates it mostly has.
  *
  * The logs are the head of the x509.log `certhunt generate --format zeek-json` writes (its mix of
  * certificates, Zeek's JSON field set and relog rule: a certificate is logged again on a later
