@@ -43,7 +43,10 @@ export async function openEngine(options: { threads?: number; memoryLimit?: stri
     allocator_flush_threshold: '16MB',
     allocator_bulk_deallocation_flush_threshold: '32MB',
     // And is returned between queries too, by the allocator's own threads: silver's merges on a
-    // 5 GB plain Zeek log peaked at 956 MiB RSS without them, 895 MiB with (scratch, silver only).
+    // 5 GB plain Zeek log peaked at 956 MiB RSS without them, 895 MiB with (scratch, silver
+    // only, two runs side by side: within noise). These three settings act on jemalloc, which
+    // this build may not use (duckdb_extensions() does not list it); glibc's arenas are then
+    // what keeps freed memory, and MALLOC_ARENA_MAX=1 is what lowers the peak (README).
     allocator_background_threads: 'true',
   };
   if (options.threads) config.threads = String(options.threads);
