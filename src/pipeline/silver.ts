@@ -24,6 +24,8 @@ const ISSUER_SERIAL_ONLY = new Set(['zeek_known_certs']);
 const TIME_FIELDS = new Set(['not_valid_before', 'not_valid_after', 'ts']);
 
 const CERT_KEY = `coalesce(lower(c.sha256), 'sha1:' || lower(c.sha1), CASE WHEN c.serial IS NOT NULL AND c.issuer IS NOT NULL THEN 'issuer-serial:' || c.issuer || '|' || lower(c.serial) END)`;
+/** The key of a bronze row's `cert` struct. */
+const BRONZE_CERT_KEY = CERT_KEY.replace(/c\./g, 'cert.');
 
 /** Columns of silver.certificates in order (the DESIGN contract plus what sources give). */
 const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_cert'].includes(n)).map(([n]) => n);
@@ -169,7 +171,7 @@ function certificateBatch(bronzeSql: string, source: string, silverSql: string |
   // a window ranks them in one sort, where per-column aggregates cost one state each
   // (bench/ingest.ts measured the aggregate form as the slowest step of an ingest).
   return `WITH c0 AS (
-      SELECT cert.*, ${CERT_KEY.replace(/c\./g, 'cert.')} AS cert_id,
+      SELECT cert.*, ${BRONZE_CERT_KEY} AS cert_id,
              (cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT AS __score
       FROM (${bronzeSql}) WHERE kind = 'certificate'),
     wanted AS (${wanted}),
@@ -197,7 +199,7 @@ async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: 
   // Silver is looked up by issuer and serial only for a batch with certificates known by
   // nothing else (pre-4.1 x509, known_certs): a scan of all of silver is the cost of every
   // step otherwise, and its deletion vectors' row lists sit in the query text.
-  const byIssuerSerial = await queryJson(certs.conn, `SELECT 1 AS x FROM (${bronzeSql}) WHERE kind = 'certificate' AND cert.sha256 IS NULL AND cert.sha1 IS NULL LIMIT 1`);
+  const byIssuerSerial = await queryJson(certs.conn, `SELECT 1 AS x FROM (${bronzeSql}) WHERE kind = 'certificate' AND ${BRONZE_CERT_KEY} LIKE 'issuer-serial:%' LIMIT 1`);
   const existing = byIssuerSerial.length && (await certs.exists()) ? (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql : undefined;
   const batch = withDerived(certificateBatch(bronzeSql, source, existing));
   // Merge-on-read: a step writes its own certificates, not the table again (lake/merge.ts).
