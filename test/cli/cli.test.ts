@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ingestCommand } from '../../src/cli/ingest.js';
 import { main } from '../../src/cli/main.js';
-import { openEngine } from '../../src/engine/duckdb.js';
+import { INGEST_MEMORY_LIMIT, openEngine } from '../../src/engine/duckdb.js';
 import { FsStorage } from '../../src/lake/storage-fs.js';
 import { DeltaTable } from '../../src/lake/table.js';
 
@@ -98,10 +99,7 @@ test('exit codes: 2 for bad usage, 1 for failures', async () => {
 });
 
 test('ingest runs DuckDB at its own memory limit unless CERTHUNT_MEMORY says otherwise', async () => {
-  const { ingestCommand } = await import('../../src/cli/ingest.js');
-  const { INGEST_MEMORY_LIMIT } = await import('../../src/engine/duckdb.js');
   const dir = mkdtempSync(join(tmpdir(), 'certhunt-cli-mem-'));
-  const { writeFileSync } = await import('node:fs');
   const log = join(dir, 'x509.log');
   writeFileSync(log, JSON.stringify({ ts: 1700000000.5, fingerprint: 'ab'.repeat(32), 'certificate.serial': '01', 'certificate.subject': 'CN=a', 'certificate.issuer': 'CN=b' }) + '\n');
   const limitOf = async (env: Record<string, string>) => {

@@ -53,7 +53,7 @@ test('name parts come from each name, also when a name is seen again', () => {
     const b = cert(null, 'O=Only');
     assert.deepEqual([b.subject_cn, b.subject_o, b.issuer_cn, b.issuer_o], [null, null, null, 'Only'], `absent parts, round ${round}`);
   }
-  // A long name is parsed each time, not kept.
+  // A long name (past the cache's limit) gives its parts all the same, twice.
   const long = `CN=${'x'.repeat(5000)},O=Long`;
   assert.equal(cert(long, long).subject_o, 'Long');
   assert.equal(cert(long, long).issuer_cn, 'x'.repeat(5000));

@@ -346,6 +346,25 @@ describe('zeek: TSV edge cases (hand-written)', () => {
 describe('zeek: JSON edge cases (hand-written)', () => {
   const row = { ts: 1598992773.193883, uid: 'C1', 'id.orig_h': '10.0.0.1', 'id.orig_p': 5000, 'id.resp_h': '10.0.0.2', 'id.resp_p': 443, cert_chain_fps: [FP] };
 
+  test('a JSON line reaches bronze as it was read, a TSV line as an object of its fields', async () => {
+    // Spacing, key order, a number's spelling and an escape a re-serialisation would change.
+    const line = `{ "ts": 1598992773.100000, "fingerprint": "${'ab'.repeat(32)}", "certificate.subject": "CN=caf\\u00e9" }`;
+    const items: SourceItem[] = [];
+    for await (const it of zeekX509.read(linesOf(line + '\n'))) items.push(it);
+    assert.equal(items.length, 1, JSON.stringify(items));
+    const it = items[0]!;
+    assert.ok(it.kind === 'certificate', `a certificate: ${it.kind}`);
+    assert.equal(it.raw, line, 'the line itself');
+    assert.equal(it.cert.subject, 'CN=café', 'and parsed all the same');
+    const tsv = ['#separator \\x09', '#path\tx509', '#fields\tts\tfingerprint\tcertificate.subject', `1598992773.1\t${'ab'.repeat(32)}\tCN=x`, ''].join('\n');
+    const tsvItems: SourceItem[] = [];
+    for await (const x of zeekX509.read(linesOf(tsv))) tsvItems.push(x);
+    const t = tsvItems[0];
+    assert.ok(t?.kind === 'certificate', `a certificate from TSV: ${JSON.stringify(tsvItems)}`);
+    assert.equal(t.cert.subject, 'CN=x');
+    assert.deepEqual(t.raw, { ts: '1598992773.1', fingerprint: 'ab'.repeat(32), 'certificate.subject': 'CN=x' });
+  });
+
   test('ts as epoch float, ISO-8601 or TS_MILLIS, flat or nested id.*, all read the same', async () => {
     const lines = [
       JSON.stringify(row),
