@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -33,6 +33,7 @@ import type * as LakeMod from '../src/pipeline/lake.js';
 import type * as BronzeMod from '../src/pipeline/bronze.js';
 import type * as StageMod from '../src/pipeline/stage.js';
 import type * as TableMod from '../src/lake/table.js';
+import type * as SchemaMod from '../src/lake/schema.js';
 import type * as InputMod from '../src/sources/input.js';
 import type * as SourcesMod from '../src/sources/index.js';
 import type * as LinesMod from '../src/sources/lines.js';
@@ -52,6 +53,7 @@ let Lake!: typeof LakeMod.Lake;
 let BronzeBatch!: typeof BronzeMod.BronzeBatch;
 let Stage!: typeof StageMod.Stage;
 let DeltaTable!: typeof TableMod.DeltaTable;
+let sqlString!: typeof SchemaMod.sqlString;
 let listLocations!: typeof InputMod.listLocations;
 let sourceReader!: typeof SourcesMod.sourceReader;
 let splitLines!: typeof LinesMod.splitLines;
@@ -75,6 +77,7 @@ async function prepare(o: BenchOptions): Promise<void> {
   ({ BronzeBatch } = await load<typeof BronzeMod>('pipeline/bronze.js'));
   ({ Stage } = await load<typeof StageMod>('pipeline/stage.js'));
   ({ DeltaTable } = await load<typeof TableMod>('lake/table.js'));
+  ({ sqlString } = await load<typeof SchemaMod>('lake/schema.js'));
   ({ listLocations } = await load<typeof InputMod>('sources/input.js'));
   ({ sourceReader } = await load<typeof SourcesMod>('sources/index.js'));
   ({ splitLines } = await load<typeof LinesMod>('sources/lines.js'));
@@ -93,6 +96,36 @@ const MiB = 1048576;
 
 // ---------------------------------------------------------------------------------------------
 // The log: the head of a generated x509.log
+
+/**
+ * A file's lines a chunk at a time; `fn` returning false stops the read. Chunks, not readline:
+ * its async iterator queues lines while the loop waits on the output, which held most of a
+ * 5 GB log in memory.
+ */
+async function eachChunkOfLines(file: string, fn: (lines: string[]) => Promise<boolean>): Promise<void> {
+  let rest = '';
+  const input = createReadStream(file, { highWaterMark: 4 * MiB, encoding: 'utf8' });
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      if (!(await fn(lines))) return;
+    }
+    if (rest !== '') await fn([rest]);
+  } finally {
+    input.destroy();
+  }
+}
+
+/** Lines to `out`, each ended by a newline, waiting while its buffer is full. */
+async function writeLines(out: WriteStream, lines: string[]): Promise<void> {
+  if (lines.length > 0 && !out.write(lines.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', r));
+}
+
+/** Close `out`, resolving once everything is on disk (or rejecting with its error). */
+function closeStream(out: WriteStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
 
 /** x509.log lines per session in generate's mix (certificates sent in clear, relogged daily: ~0.30), with a margin. */
 const X509_PER_SESSION = 0.27;
@@ -121,20 +154,10 @@ async function generatedLog(
   let bytes = 0;
   const maxRecords = limit.records ?? Infinity;
   const maxBytes = limit.bytes ?? Infinity;
-  // Chunks, not readline: its async iterator queues lines while the loop waits on the output,
-  // which held most of a 5 GB log in memory.
-  let rest = '';
-  let done = false;
-  const input = createReadStream(path.join(g.dir, 'x509.log'), { highWaterMark: 4 * MiB, encoding: 'utf8' });
-  for await (const chunk of input as AsyncIterable<string>) {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
+  await eachChunkOfLines(path.join(g.dir, 'x509.log'), async (lines) => {
     const keep: string[] = [];
-    for (const line of parts) {
-      if (records >= maxRecords || bytes >= maxBytes) {
-        done = true;
-        break;
-      }
+    for (const line of lines) {
+      if (records >= maxRecords || bytes >= maxBytes) break;
       const fp = /"fingerprint":"([0-9a-f]{64})"/.exec(line)?.[1];
       if (!fp) throw new Error(`${g.dir}/x509.log: a line without a fingerprint: ${line.slice(0, 200)}`);
       // 52 bits of the SHA-256 as a number: a substring of the line would keep the whole line
@@ -145,11 +168,10 @@ async function generatedLog(
       bytes += Buffer.byteLength(line) + 1;
       keep.push(line);
     }
-    if (keep.length > 0 && !out.write(keep.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', r));
-    if (done) break;
-  }
-  input.destroy();
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    await writeLines(out, keep);
+    return records < maxRecords && bytes < maxBytes;
+  });
+  await closeStream(out);
   if (limit.records !== undefined ? records < limit.records : bytes < limit.bytes!) {
     throw new Error(`${g.dir}/x509.log ends at ${records} lines (${bytes} bytes), short of ${JSON.stringify(limit)}: lower X509_PER_SESSION`);
   }
@@ -293,7 +315,7 @@ async function runFloor(o: BenchOptions, file: string, records: number): Promise
     const inst = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const conn = await inst.connect();
     const t = performance.now();
-    await conn.run(${JSON.stringify(`CREATE TABLE t AS SELECT * FROM read_json('${file.replace(/'/g, "''")}')`)});
+    await conn.run(${JSON.stringify(`CREATE TABLE t AS SELECT * FROM read_json(${sqlString(file)})`)});
     const queryMs = performance.now() - t;
     const rows = Number((await conn.runAndReadAll('SELECT count(*)::BIGINT FROM t')).getRows()[0][0]);
     process.stdout.write(JSON.stringify({ queryMs, rows }));
@@ -326,13 +348,13 @@ const ZEEK_X509_TYPES: Record<string, string> = {
  */
 async function runBound(o: BenchOptions, file: string, records: number, parsed = false): Promise<ChildRun & { queryMs: number }> {
   const out = path.join(o.workDir, `bound-${process.pid}.parquet`);
-  const fields = parsed ? `, json_transform(json, ${sqlText(JSON.stringify(ZEEK_X509_TYPES))}) AS record` : '';
+  const fields = parsed ? `, json_transform(json, ${sqlString(JSON.stringify(ZEEK_X509_TYPES))}) AS record` : '';
   const code = `
     import { DuckDBInstance } from '@duckdb/node-api';
     const inst = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', preserve_insertion_order: 'false' });
     const conn = await inst.connect();
     const t = performance.now();
-    await conn.run(${JSON.stringify(`COPY (SELECT ordinality AS _source_pos, json AS raw${fields} FROM read_json_objects(${sqlText(file)}, format = 'newline_delimited') WITH ORDINALITY) TO '${out}' (FORMAT parquet)`)});
+    await conn.run(${JSON.stringify(`COPY (SELECT ordinality AS _source_pos, json AS raw${fields} FROM read_json_objects(${sqlString(file)}, format = 'newline_delimited') WITH ORDINALITY) TO '${out}' (FORMAT parquet)`)});
     const queryMs = performance.now() - t;
     const rows = Number((await conn.runAndReadAll(${JSON.stringify(`SELECT count(*)::BIGINT FROM '${out}'`)})).getRows()[0][0]);
     process.stdout.write(JSON.stringify({ queryMs, rows }));
@@ -344,8 +366,6 @@ async function runBound(o: BenchOptions, file: string, records: number, parsed =
   if (r.rows !== records) throw new Error(`lower bound wrote ${r.rows} rows, expected ${records}`);
   return { ...run, queryMs: r.queryMs };
 }
-
-const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 // ---------------------------------------------------------------------------------------------
 // Instrumentation of an in-process ingest: exclusive time per (phase, category)
@@ -877,20 +897,9 @@ async function ingestMemoryPlain(o: BenchOptions): Promise<BenchResult> {
 /** `log` again and again, each copy's `ts` later by the log's span in whole days, up to `bytes` (whole lines). */
 async function repeatedLog(o: BenchOptions, log: { file: string; records: number; distinct: number }, bytes: number): Promise<{ file: string; records: number; bytes: number; distinct: number; copies: string }> {
   const TS = /"ts":(\d+)/;
-  /** The log's lines a chunk at a time; `fn` returning false stops the read. */
-  const eachChunk = async (fn: (lines: string[]) => Promise<boolean>): Promise<void> => {
-    let rest = '';
-    const input = createReadStream(log.file, { highWaterMark: 4 * MiB, encoding: 'utf8' });
-    for await (const chunk of input as AsyncIterable<string>) {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop()!;
-      if (!(await fn(lines))) break;
-    }
-    input.destroy();
-  };
   let lo = Infinity;
   let hi = -Infinity;
-  await eachChunk(async (lines) => {
+  await eachChunkOfLines(log.file, async (lines) => {
     for (const line of lines) {
       const t = Number(TS.exec(line)?.[1]);
       if (t < lo) lo = t;
@@ -905,7 +914,7 @@ async function repeatedLog(o: BenchOptions, log: { file: string; records: number
   let written = 0;
   let copy = 0;
   for (; written < bytes; copy++) {
-    await eachChunk(async (lines) => {
+    await eachChunkOfLines(log.file, async (lines) => {
       const keep: string[] = [];
       for (const line of lines) {
         if (written >= bytes) break;
@@ -914,11 +923,11 @@ async function repeatedLog(o: BenchOptions, log: { file: string; records: number
         written += Buffer.byteLength(shifted) + 1;
         records++;
       }
-      if (keep.length && !out.write(keep.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', r));
+      await writeLines(out, keep);
       return written < bytes;
     });
   }
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  await closeStream(out);
   const copies = `${copy - 1} + ${((records - (copy - 1) * log.records) / log.records).toFixed(2)}`;
   o.log(`input: ${records.toLocaleString('en')} lines (${(written / 1e9).toFixed(2)} GB), ${copies} copies of ${log.records.toLocaleString('en')} lines ${shift / 86400} days apart`);
   return { file, records, bytes: written, distinct: log.distinct, copies };
