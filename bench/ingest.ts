@@ -62,14 +62,18 @@ let zeekX509!: typeof ZeekMod.zeekX509;
 let CLI = '';
 let DIST = '';
 
-/** Copy dist/ to WORKDIR/app/dist (node_modules linked, ESM package.json) and load it from there. */
+/**
+ * Copy dist/ and bin/ to WORKDIR/app (node_modules linked, ESM package.json) and load it from
+ * there; the CLI runs through the copy of bin/certhunt, as a user's does.
+ */
 async function prepare(o: BenchOptions): Promise<void> {
   const app = path.join(o.workDir, 'app');
   DIST = path.join(app, 'dist');
   await fs.cp(path.join(ROOT, 'dist'), DIST, { recursive: true });
+  await fs.cp(path.join(ROOT, 'bin'), path.join(app, 'bin'), { recursive: true });
   await fs.symlink(path.join(ROOT, 'node_modules'), path.join(app, 'node_modules'), 'dir');
   await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({ type: 'module' }));
-  CLI = path.join(DIST, 'cli.js');
+  CLI = path.join(app, 'bin', 'certhunt');
   const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(DIST, rel)).href)) as T;
   ({ openEngine, INGEST_MEMORY_LIMIT } = await load<typeof EngineMod>('engine/duckdb.js'));
   ({ ingest } = await load<typeof IngestMod>('pipeline/ingest.js'));
@@ -216,13 +220,22 @@ let childSeq = 0;
 async function runNode(
   o: BenchOptions,
   args: string[],
-  opts: { phase?: () => string; sampleMs?: number; env?: Record<string, string>; capMs?: number } = {},
+  opts: { phase?: () => string; sampleMs?: number; env?: Record<string, string>; capMs?: number; script?: string; node?: string[] } = {},
 ): Promise<ChildRun> {
   const rssOut = path.join(o.workDir, `rss-${process.pid}-${childSeq++}.txt`);
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, CERTHUNT_BENCH_RSS_OUT: rssOut };
   delete env.NODE_OPTIONS;
+  const nodeFlags = ['--import', RSS_HOOK, ...(opts.node ?? [])];
+  // A script (bin/certhunt) execs node itself, in the same process: node's flags go through
+  // NODE_OPTIONS (none has a space) and PATH finds this node first.
+  if (opts.script) {
+    env.NODE_OPTIONS = nodeFlags.join(' ');
+    env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${env.PATH ?? ''}`;
+  }
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', RSS_HOOK, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = opts.script
+    ? spawn('/bin/sh', [opts.script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [...nodeFlags, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -265,7 +278,7 @@ async function runNode(
   }
   if (code !== 0) {
     const how = signal ? `was killed by ${signal} (not by the bench) after ${fmtS(ms)}, last sampled RSS ${timeline[timeline.length - 1]?.rss.toFixed(0) ?? '?'} MiB` : `exited with ${code}`;
-    throw new Error(`node ${args.join(' ')} ${how}:\n${stderr.slice(-4000)}`);
+    throw new Error(`${opts.script ? `${opts.script} ` : 'node '}${args.join(' ')} ${how}:\n${stderr.slice(-4000)}`);
   }
   const maxRssMiB = existsSync(rssOut) ? Number(readFileSync(rssOut, 'utf8')) / 1024 : sampledMax;
   await fs.rm(rssOut, { force: true });
@@ -290,7 +303,9 @@ async function runOurs(
   await fs.mkdir(stageDir, { recursive: true });
   const silverMark = path.join(lake, 'silver', 'certificates', '_delta_log');
   // Staging files go to os.tmpdir(): point it into the scratch folder.
-  const run = await runNode(o, [...(opts.node ?? []), CLI, 'ingest', file, '--lake', lake, '--format', 'json'], {
+  const run = await runNode(o, ['ingest', file, '--lake', lake, '--format', 'json'], {
+    script: CLI,
+    ...(opts.node ? { node: opts.node } : {}),
     env: { TMPDIR: stageDir },
     phase: () => (existsSync(silverMark) ? 'silver' : 'bronze'),
     ...(opts.sampleMs ? { sampleMs: opts.sampleMs } : {}),
