@@ -16,6 +16,7 @@ exports (CSV or JSON lines), plain or .gz/.zip, found by content. Lands every re
 (with lineage) and refreshes silver certificates and observations. Re-ingesting a file adds
 nothing; a log that grew is read from where the last run stopped. Bad records go to
 bronze.rejects and the run goes on. --format json prints a machine-readable summary.
+--readers N reads JSON-line logs on N threads (default: the cores, at most 4; 0: one thread).
 Input formats: ${'FORMATS'}`;
 
 export async function ingestCommand(args: string[], effects: Effects, engines: Engine[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
     map: { type: 'string' },
     'batch-size': { type: 'string' },
     'batch-bytes': { type: 'string' },
+    readers: { type: 'string' },
   });
   if (values.help) {
     effects.stdout(INGEST_HELP.replace("'FORMATS'", formatNames().join(', ')) + '\n');
@@ -47,12 +49,15 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   // Batch limits (records, staged bytes) are tuning knobs for tests and benchmarks.
   const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined;
   const batchChars = values['batch-bytes'] ? Number(values['batch-bytes']) : undefined;
+  const readers = values.readers !== undefined ? Number(values.readers) : undefined;
+  if (readers !== undefined && !(Number.isInteger(readers) && readers >= 0)) throw usage(`--readers takes a number of threads (0: read on the main thread), got "${values.readers}"`);
   let report: IngestReport;
   try {
     report = await ingest(lake, iterate(files), sourceReader(map ? { map } : {}), {
       ...(inputFormat ? { forcedFormat: inputFormat } : {}),
       ...(batchSize ? { batchSize } : {}),
       ...(batchChars ? { batchChars } : {}),
+      ...(readers !== undefined ? { readers: { threads: readers } } : {}),
       onProgress: (p) => progress.update({ ...p, file: escapeTerminal(p.file), totalBytes: total }),
     });
   } finally {

@@ -38,6 +38,50 @@ export interface BatchContext {
   format: string;
 }
 
+/**
+ * One source item as the text of its bronze row (or bronze.rejects row), made where the item
+ * was read: on the main thread, or in a reader worker (parallel.ts), which hands back text.
+ */
+export interface PreparedItem {
+  kind: SourceItem['kind'];
+  pos: number;
+  text: string;
+  /** Rejects: the reason, grouped (reasonKey) for the run's summary. */
+  reasonKey?: string;
+}
+
+/**
+ * A block's rows as UTF-8 lines in one buffer, with each row's kind, position, length in UTF-16
+ * units (what batches count) and in bytes, and the reason key of each reject in order: the
+ * main thread then writes runs of rows without a string or an object per row (per-row objects
+ * made its garbage collection the bottleneck).
+ */
+export interface PreparedBlock {
+  bytes: Uint8Array;
+  kinds: Uint8Array;
+  pos: Float64Array;
+  chars: Uint32Array;
+  sizes: Uint32Array;
+  reasonKeys: string[];
+}
+
+export const KINDS = ['certificate', 'observation', 'reject'] as const;
+
+export function prepareItem(item: SourceItem, ctx: { source: string; format: string }): PreparedItem {
+  const source = ctx.source;
+  if (item.kind === 'reject') {
+    const r = item.reject;
+    const reason = r.reason.length > 500 ? r.reason.slice(0, 500) + '…' : r.reason;
+    const text = JSON.stringify({ _source: source, _source_pos: r.position, format: ctx.format, reason, excerpt: r.excerpt });
+    return { kind: 'reject', pos: r.position, text, reasonKey: reasonKey(reason) };
+  }
+  const raw = safeStringify(item.raw);
+  const text = item.kind === 'certificate'
+    ? JSON.stringify({ _source: source, _source_pos: item.pos, kind: 'certificate', raw, cert: item.cert, obs: null })
+    : JSON.stringify({ _source: source, _source_pos: item.pos, kind: 'observation', raw, obs: item.obs, cert: null });
+  return { kind: item.kind, pos: item.pos, text };
+}
+
 /** Collects one batch of a source file's items on disk until it is committed. */
 export class BronzeBatch {
   readonly records = new Stage();
@@ -49,22 +93,46 @@ export class BronzeBatch {
   constructor(private readonly ctx: BatchContext) {}
 
   async add(item: SourceItem): Promise<void> {
-    const source = this.ctx.source;
+    await this.addPrepared(prepareItem(item, this.ctx));
+  }
+
+  async addPrepared(item: PreparedItem): Promise<void> {
     if (item.kind === 'reject') {
-      const r = item.reject;
-      const reason = r.reason.length > 500 ? r.reason.slice(0, 500) + '…' : r.reason;
-      this.reasons.set(reasonKey(reason), (this.reasons.get(reasonKey(reason)) ?? 0) + 1);
-      await this.rejects.write({ _source: source, _source_pos: r.position, format: this.ctx.format, reason, excerpt: r.excerpt });
+      const key = item.reasonKey ?? '';
+      this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+      await this.rejects.writeText(item.text);
       return;
     }
-    const raw = safeStringify(item.raw);
-    if (item.kind === 'certificate') {
-      this.certificates++;
-      await this.records.write({ _source: source, _source_pos: item.pos, kind: 'certificate', raw, cert: item.cert, obs: null });
-    } else {
-      this.observations++;
-      await this.records.write({ _source: source, _source_pos: item.pos, kind: 'observation', raw, obs: item.obs, cert: null });
+    if (item.kind === 'certificate') this.certificates++;
+    else this.observations++;
+    await this.records.writeText(item.text);
+  }
+
+  /**
+   * A run of rows of one kind from a reader thread's block (rows [from, to) of it, at byte
+   * `offset`), counted as the same rows added one by one would be.
+   */
+  async addRun(block: PreparedBlock, from: number, to: number, offset: number, reasonKeys: string[]): Promise<number> {
+    let bytes = 0;
+    let chars = 0;
+    let longest = 0;
+    for (let i = from; i < to; i++) {
+      bytes += block.sizes[i]!;
+      chars += block.chars[i]!;
+      if (block.chars[i]! > longest) longest = block.chars[i]!;
     }
+    const kind = KINDS[block.kinds[from]!]!;
+    const rows = to - from;
+    const view = block.bytes.subarray(offset, offset + bytes);
+    if (kind === 'reject') {
+      for (const key of reasonKeys) this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+      await this.rejects.writeBytes(view, rows, chars, longest);
+    } else {
+      if (kind === 'certificate') this.certificates += rows;
+      else this.observations += rows;
+      await this.records.writeBytes(view, rows, chars, longest);
+    }
+    return bytes;
   }
 
   get size(): number {

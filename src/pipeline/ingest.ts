@@ -3,7 +3,8 @@ import { listLakeTables } from '../engine/catalog.js';
 import { queryJson } from '../lake/parquet.js';
 
 import type { SourceItem } from '../sources/record.js';
-import { BronzeBatch } from './bronze.js';
+import { BronzeBatch, KINDS, prepareItem, type PreparedBlock, type PreparedItem } from './bronze.js';
+import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
 import { loadRegistry, recordFile, type FileState } from './registry.js';
 import { refreshSilver, type SilverResult } from './silver.js';
@@ -33,6 +34,8 @@ export interface SourceReader {
     read(chunks: AsyncIterable<Uint8Array>): AsyncIterable<SourceItem>;
     /** Last position read, when positions are not line numbers (packet numbers of a capture). */
     lastPosition?(): number;
+    /** A line format whose lines may be read on reader threads (parallel.ts). */
+    lines?: ParallelLines;
   } | undefined>;
 }
 
@@ -43,6 +46,11 @@ export interface IngestOptions {
   clock?: () => number;
   onProgress?: (p: Progress) => void;
   forcedFormat?: string;
+  /**
+   * Reader threads for line formats (parallel.ts; default defaultReaderThreads(), 0 reads on the
+   * main thread), the lines per block, and the size below which a file is read on the main thread.
+   */
+  readers?: { threads?: number; blockLines?: number; minBytes?: number; onBlock?: (lines: number) => void };
 }
 
 export interface Progress {
@@ -70,6 +78,7 @@ export interface IngestReport {
 }
 
 const DEFAULT_BATCH = 250_000;
+const REJECT = KINDS.indexOf('reject');
 /**
  * A batch is also committed once its staged text reaches this size. Records that carry the DER
  * (Zeek's log-certs-base64, eve's `certificate`) stage ~5 kB each: 250k of them made a silver
@@ -84,10 +93,16 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
   const files: FileReport[] = [];
   const reasons = new Map<string, number>();
   const touched = new Set<string>();
-  for await (const file of inputs) {
-    const report = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock }, reasons);
-    files.push(report);
-    if (report.format && report.certificates + report.observations > 0) touched.add(report.format);
+  const threads = options.readers?.threads ?? defaultReaderThreads();
+  const pool = threads > 0 ? new ReaderPool(threads) : undefined;
+  try {
+    for await (const file of inputs) {
+      const report = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock, pool }, reasons);
+      files.push(report);
+      if (report.format && report.certificates + report.observations > 0) touched.add(report.format);
+    }
+  } finally {
+    await pool?.close();
   }
   // Every bronze table, not just those this run touched: a run killed between bronze and
   // silver left bronze commits that silver has not consumed, and this run must finish them.
@@ -101,7 +116,7 @@ async function ingestFile(
   file: InputFile,
   reader: SourceReader,
   previous: FileState | undefined,
-  options: IngestOptions & { ingestId: string; clock: () => number },
+  options: IngestOptions & { ingestId: string; clock: () => number; pool: ReaderPool | undefined },
   reasons: Map<string, number>,
 ): Promise<FileReport> {
   const base: FileReport = { uri: file.uri, format: null, status: 'ingested', certificates: 0, observations: 0, rejects: 0 };
@@ -156,11 +171,11 @@ async function ingestFile(
     // reported as unhandled in between.
     committing.catch(() => undefined);
   };
-  const take = async (item: SourceItem): Promise<void> => {
-    const pos = item.kind === 'reject' ? item.reject.position : item.pos;
-    if (pos <= skipBefore) return;
+  const ctx = { source: file.uri, format: source.name };
+  const take = async (item: PreparedItem): Promise<void> => {
+    if (item.pos <= skipBefore) return;
     batch ??= newBatch();
-    await batch.add(item);
+    await batch.addPrepared(item);
     if (item.kind === 'certificate') report.certificates++;
     else if (item.kind === 'observation') report.observations++;
     else report.rejects++;
@@ -169,22 +184,64 @@ async function ingestFile(
     if (batch.size >= batchSize || batch.chars >= batchChars) await flush();
     if (records % 10_000 === 0) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
   };
-  const items = source.read(counter.wrap(file.open()))[Symbol.asyncIterator]();
+  // A reader thread's block, as take() would have had it item by item: runs of one kind, each
+  // ending where take() would have committed the batch.
+  const takeBlock = async (b: PreparedBlock): Promise<void> => {
+    let offset = 0;
+    let reject = 0;
+    for (let i = 0; i < b.kinds.length; ) {
+      if (b.pos[i]! <= skipBefore) {
+        if (b.kinds[i] === REJECT) reject++;
+        offset += b.sizes[i++]!;
+        continue;
+      }
+      batch ??= newBatch();
+      const kind = b.kinds[i]!;
+      let rows = batch.size;
+      let chars = batch.chars;
+      let j = i;
+      do {
+        rows++;
+        chars += b.chars[j++]!;
+      } while (j < b.kinds.length && b.kinds[j] === kind && b.pos[j]! > skipBefore && rows < batchSize && chars < batchChars);
+      const keys = kind === REJECT ? b.reasonKeys.slice(reject, reject + j - i) : [];
+      offset += await batch.addRun(b, i, j, offset, keys);
+      const n = j - i;
+      if (kind === REJECT) {
+        reject += n;
+        report.rejects += n;
+        rejects += n;
+      } else if (KINDS[kind] === 'certificate') report.certificates += n;
+      else report.observations += n;
+      const before = records;
+      records += n;
+      i = j;
+      if (batch.size >= batchSize || batch.chars >= batchChars) await flush();
+      if (Math.floor(records / 10_000) > Math.floor(before / 10_000)) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
+    }
+  };
+  const minBytes = options.readers?.minBytes ?? PARALLEL_MIN_BYTES;
+  const items = (
+    options.pool && source.lines && (file.size === undefined || file.size >= minBytes)
+      ? readParallel(counter.wrap(file.open()), source.lines, ctx, options.pool, options.readers)
+      : prepareAll(source.read(counter.wrap(file.open())), ctx)
+  )[Symbol.asyncIterator]();
   try {
     for (;;) {
-      let next: IteratorResult<SourceItem>;
+      let next: IteratorResult<PreparedItem | PreparedBlock>;
       try {
         next = await items.next();
       } catch (e) {
         // The input broke (truncated gzip, decompression bomb, I/O): what came before is kept,
         // the break itself is a reject naming where it happened, and the run goes on.
         const message = e instanceof Error ? e.message : String(e);
-        await take({ kind: 'reject', reject: { position: counter.lines + 1, reason: message, excerpt: '' } });
+        await take(prepareItem({ kind: 'reject', reject: { position: counter.lines + 1, reason: message, excerpt: '' } }, ctx));
         report.error = message;
         break;
       }
       if (next.done) break;
-      await take(next.value);
+      if ('kinds' in next.value) await takeBlock(next.value);
+      else await take(next.value);
     }
     await flush();
     await committing;
@@ -203,6 +260,10 @@ async function ingestFile(
     options.clock(),
   );
   return report;
+}
+
+async function* prepareAll(items: AsyncIterable<SourceItem>, ctx: { source: string; format: string }): AsyncGenerator<PreparedItem> {
+  for await (const item of items) yield prepareItem(item, ctx);
 }
 
 /** SHA-256 of the first `bytes` decompressed bytes of a file (fewer if it is now shorter). */

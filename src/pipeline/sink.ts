@@ -27,12 +27,15 @@ export class FileSink {
 
   /** One line of text; the line end is added. */
   async line(text: string): Promise<void> {
+    // Text and bytes are gathered apart: what came first is written first.
+    if (this.binary.length > 0) await this.flush();
     this.text.push(text);
     this.pending += text.length + 1;
     if (this.pending >= BATCH) await this.flush();
   }
 
   async bytesOut(chunk: Uint8Array): Promise<void> {
+    if (this.text.length > 0) await this.flush();
     this.binary.push(chunk);
     this.pending += chunk.length;
     if (this.pending >= BATCH) await this.flush();

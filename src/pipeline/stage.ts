@@ -83,11 +83,23 @@ export class Stage {
 
   /** Write one row; resolves when the stream can take more (backpressure). */
   async write(row: unknown): Promise<void> {
+    await this.writeText(JSON.stringify(row));
+  }
+
+  /** Write one row already serialised (one JSON object, no newline). */
+  async writeText(text: string): Promise<void> {
     this.rows++;
-    const text = JSON.stringify(row);
     this.chars += text.length;
     if (text.length > this.longest) this.longest = text.length;
     await this.sink.line(text);
+  }
+
+  /** Rows already serialised as UTF-8 lines, each ending in a newline; `chars` and `longest` in UTF-16 units. */
+  async writeBytes(bytes: Uint8Array, rows: number, chars: number, longest: number): Promise<void> {
+    this.rows += rows;
+    this.chars += chars;
+    if (longest > this.longest) this.longest = longest;
+    await this.sink.bytesOut(bytes);
   }
 
   async close(): Promise<void> {

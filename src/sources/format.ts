@@ -14,6 +14,12 @@ export interface LineFormat {
   readonly name: string;
   /** True when these first lines (up to 20, comments included) are this format. */
   detect(head: string[]): boolean;
+  /**
+   * True when this line is read the same wherever it sits in the file: it needs nothing from
+   * the lines before it (a header) and changes nothing for those after it. Such lines may be
+   * read apart, in parallel (src/pipeline/parallel.ts); absent, every line depends on the others.
+   */
+  independent?(line: LineItem): boolean;
   /** Records from the lines of one source file; never throws on bad input: yields rejects. */
   read(lines: AsyncIterable<LineItem>, options?: FormatOptions): AsyncGenerator<SourceItem>;
 }

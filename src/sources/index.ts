@@ -67,13 +67,14 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       } else format = detectLineFormat(head);
       if (!format) return undefined;
       const f = format;
-      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => complete(readLines(f, chunks, options)) };
+      // `lines` lets a caller read the file's independent lines in parallel (pipeline/parallel.ts).
+      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => complete(readLines(f, chunks, options)), lines: { format: f, options } };
     },
   };
 }
 
 /** Certificates from logs get their DER parsed in full (when logged) and their name parts. */
-async function* complete(items: AsyncIterable<SourceItem>): AsyncGenerator<SourceItem> {
+export async function* complete(items: AsyncIterable<SourceItem>): AsyncGenerator<SourceItem> {
   for await (const item of items) {
     yield item.kind === 'certificate' ? { ...item, cert: completeCertificate(item.cert) } : item;
   }

@@ -179,6 +179,16 @@ export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<
   }
 }
 
+/**
+ * Lines zeekRows reads without its header state, in its own order of tests: a line error, a
+ * blank line, a NUL byte, a JSON object. Directives (`#`) set the state and TSV rows read it.
+ */
+export function independentZeekLine(item: LineItem): boolean {
+  if (!('text' in item)) return true;
+  const { text } = item;
+  return text.trim() === '' || text.includes('\0') || (!text.startsWith('#') && text.trimStart().startsWith('{'));
+}
+
 /** Zeek log type of a file head, from `#path`/`#fields` (TSV) or the keys/`_path` of the first JSON object. */
 export function zeekHead(head: string[]): { path: string | null; fields: Set<string> } | null {
   let path: string | null = null;

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { FileSink } from '../../src/pipeline/sink.js';
 import { sweepStages } from '../../src/pipeline/stage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'certhunt-stage-test-'));
@@ -70,4 +71,20 @@ test('only stale folders of processes that are gone are swept', () => {
   assert.deepEqual(sweepStages(root), [gone], 'the stale folder of a dead process');
   for (const p of [goneLately, live, self, other]) assert.ok(existsSync(p), `${p} kept`);
   assert.deepEqual(sweepStages(join(dir, 'nowhere')), [], 'no folder yet: nothing to do');
+});
+
+test('a sink fed text lines and byte runs in turn writes them in the order given', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'certhunt-sink-'));
+  try {
+    const sink = new FileSink(join(d, 'out'));
+    await sink.line('a');
+    await sink.bytesOut(Buffer.from('b\nc\n'));
+    await sink.line('d');
+    await sink.line('e');
+    await sink.bytesOut(Buffer.from('f\n'));
+    await sink.close();
+    assert.equal(readFileSync(join(d, 'out'), 'utf8'), 'a\nb\nc\nd\ne\nf\n');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

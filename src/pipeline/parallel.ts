@@ -1,0 +1,158 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { FormatOptions, LineFormat, LineItem } from '../sources/format.js';
+import { complete } from '../sources/index.js';
+import { splitLines } from '../sources/lines.js';
+import { prepareItem, type PreparedBlock, type PreparedItem } from './bronze.js';
+import type { BlockRequest, BlockResult } from './read-worker.js';
+
+/**
+ * Reading a line-format file on several threads. Parsing, mapping, completing (DER, name parts,
+ * registered domains) and serialising a record was all of the main thread's time in an ingest,
+ * while DuckDB, committing the previous batch, left a core idle (bench/ingest.ts, cpu profile).
+ *
+ * The main thread splits lines (the same splitLines, so positions, caps and line errors are
+ * unchanged) and hands blocks of BLOCK_LINES to reader threads (read-worker.ts), which give
+ * back the rows' text; blocks are taken back in file order, so every batch, and so every commit
+ * a re-run skips, holds the same records as a reading on one thread. Only lines the format
+ * calls independent go to threads: at the first that is not (a Zeek TSV header), the in-flight
+ * blocks are drained and the rest of the file is read here, from that line on, with the state
+ * it would have had (independent lines change none).
+ */
+export const BLOCK_LINES = 2_000;
+/** Smaller files are read on the main thread: starting the threads costs more than they save. */
+export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+
+export function defaultReaderThreads(): number {
+  return Math.min(4, availableParallelism());
+}
+
+type Pending = { resolve: (block: PreparedBlock) => void; reject: (e: Error) => void };
+
+/** Reader threads, started on first use, shared by the files of one ingest. */
+export class ReaderPool {
+  private workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private turn = 0;
+  private broken: Error | undefined;
+
+  constructor(readonly size: number) {}
+
+  read(req: Omit<BlockRequest, 'id'>): Promise<PreparedBlock> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.workers.length === 0) this.start();
+    const id = this.nextId++;
+    const worker = this.workers[this.turn++ % this.workers.length]!;
+    return new Promise<PreparedBlock>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ ...req, id } satisfies BlockRequest);
+    });
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.size; i++) {
+      const worker = newWorker();
+      worker.on('message', (r: BlockResult) => {
+        const p = this.pending.get(r.id);
+        this.pending.delete(r.id);
+        if ('error' in r) p?.reject(new Error(`reader thread: ${r.error}`));
+        else p?.resolve(r.block);
+      });
+      worker.on('error', (e) => this.fail(new Error(`reader thread failed: ${e.message}`)));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`reader thread exited with ${code}`));
+      });
+      this.workers.push(worker);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.broken ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    this.broken ??= new Error('reader threads closed');
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function newWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./read-worker.js', import.meta.url));
+  // Under tsx (tests, scripts) this module is TypeScript and so is its worker; Node 20 does not
+  // pass the main thread's loader hooks on to workers, so the worker registers tsx first.
+  const url = new URL('./read-worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`, { eval: true });
+}
+
+export interface ParallelLines {
+  format: LineFormat;
+  options: FormatOptions & { maxLineBytes?: number };
+}
+
+/**
+ * The prepared rows of a line-format file, in file order: blocks from `pool`'s threads where
+ * the format allows, single items read here after a line that is not independent.
+ */
+export async function* readParallel(
+  chunks: AsyncIterable<Uint8Array>,
+  { format, options }: ParallelLines,
+  ctx: { source: string; format: string },
+  pool: ReaderPool,
+  tuning: { blockLines?: number; onBlock?: (lines: number) => void } = {},
+): AsyncGenerator<PreparedItem | PreparedBlock> {
+  const blockLines = tuning.blockLines ?? BLOCK_LINES;
+  const { maxLineBytes, ...formatOptions } = options;
+  const lines = splitLines(chunks, maxLineBytes !== undefined ? { maxLineBytes } : {});
+  const independent = format.independent ?? (() => false);
+  const inflight: Promise<PreparedBlock>[] = [];
+  const send = (block: LineItem[]) => {
+    tuning.onBlock?.(block.length);
+    const p = pool.read({ format: format.name, options: formatOptions, source: ctx.source, lines: block });
+    p.catch(() => undefined); // awaited in order below; not unhandled meanwhile
+    inflight.push(p);
+  };
+  let block: LineItem[] = [];
+  let serialFrom: LineItem | undefined;
+  let failure: { error: unknown } | undefined;
+  try {
+    for (;;) {
+      let r: IteratorResult<LineItem>;
+      try {
+        r = await lines.next();
+      } catch (error) {
+        // The input broke: what was read before it is yielded first, as on one thread.
+        failure = { error };
+        break;
+      }
+      if (r.done) break;
+      if (!independent(r.value)) {
+        serialFrom = r.value;
+        break;
+      }
+      block.push(r.value);
+      if (block.length >= blockLines) {
+        send(block);
+        block = [];
+        while (inflight.length > pool.size * 2) yield await inflight.shift()!;
+      }
+    }
+    if (block.length > 0) send(block);
+    while (inflight.length > 0) yield await inflight.shift()!;
+    if (failure) throw failure.error;
+    if (serialFrom) {
+      const first = serialFrom;
+      const rest = (async function* () {
+        yield first;
+        yield* lines;
+      })();
+      for await (const item of complete(format.read(rest, formatOptions))) yield prepareItem(item, ctx);
+    }
+  } finally {
+    await lines.return(undefined);
+  }
+}

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { queryJson } from '../../src/lake/parquet.js';
+import { ingest, type IngestOptions } from '../../src/pipeline/ingest.js';
+import { Lake } from '../../src/pipeline/lake.js';
+import { sourceReader } from '../../src/sources/index.js';
+import { listLocations } from '../../src/sources/input.js';
+import { run } from '../helpers/cli.js';
+
+/**
+ * Reading on reader threads (src/pipeline/parallel.ts) must land what reading on the main
+ * thread lands: the same bronze rows and rejects, in the same commits, and so the same silver.
+ * Tiny blocks make every file many blocks, split across the threads.
+ */
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const brim = join(root, '..', 'shared', 'fixtures', 'zeek-logs', 'brimdata');
+const noShared = existsSync(brim) ? false : '../shared/fixtures not found';
+let dir: string;
+let engine: Engine;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'certhunt-parallel-'));
+  engine = await openEngine();
+});
+after(() => {
+  engine.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+let n = 0;
+
+async function ingestWith(files: string[], options: IngestOptions, maxLineBytes?: number): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>> }> {
+  const lake = new Lake(join(dir, `lake${n++}`), engine.conn);
+  const inputs = await listLocations(files);
+  const reader = sourceReader(maxLineBytes ? { maxLineBytes } : {});
+  const report = await ingest(lake, (async function* () { yield* inputs; })(), reader, { clock: () => 1_700_000_000_000, ...options });
+  return { lake, report };
+}
+
+/** Every row of a lake table but its run's id and time, in a stable order (a line of eve gives several certificates). */
+async function rows(lake: Lake, layer: 'bronze' | 'silver', name: string): Promise<unknown[]> {
+  const t = await lake.table(layer, name);
+  if (!(await t.exists())) return [];
+  const plan = await t.scan();
+  return queryJson(lake.conn, `SELECT * EXCLUDE (_ingest_id, _ingested_at) FROM (${plan.sql}) ORDER BY ALL`);
+}
+
+/**
+ * Each commit of a table as the lines it holds (rows, first and last position, from its files'
+ * stats): the batches a re-run skips by version must hold the same records.
+ */
+function commits(lake: Lake, layer: 'bronze' | 'silver', name: string): string[] {
+  const log = join(lake.location, layer, name, '_delta_log');
+  if (!existsSync(log)) return [];
+  return readdirSync(log).filter((f) => f.endsWith('.json')).sort().map((f) => {
+    const adds = readFileSync(join(log, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { add?: { stats?: string } }).flatMap((a) => (a.add?.stats ? [JSON.parse(a.add.stats)] : []));
+    return adds.map((st: { numRecords: number; minValues?: { _source_pos?: number }; maxValues?: { _source_pos?: number } }) => `${st.numRecords}@${st.minValues?._source_pos}-${st.maxValues?._source_pos}`).join(',');
+  });
+}
+
+async function sameAsOneThread(files: string[], extra: IngestOptions = {}, maxLineBytes?: number): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>>; threaded: number }> {
+  const serial = await ingestWith(files, { ...extra, readers: { threads: 0 } }, maxLineBytes);
+  let threaded = 0;
+  const parallel = await ingestWith(files, { ...extra, readers: { threads: 2, blockLines: 3, minBytes: 0, onBlock: (n) => (threaded += n) } }, maxLineBytes);
+  assert.deepEqual(parallel.report.files, serial.report.files, 'same counts per file');
+  assert.deepEqual(parallel.report.rejectReasons, serial.report.rejectReasons, 'same reject reasons');
+  assert.deepEqual(parallel.report.silver, serial.report.silver, 'same silver result');
+  const bronze = [...new Set(parallel.report.files.map((f) => f.format).filter((f): f is string => f !== null))];
+  for (const name of [...bronze, 'rejects']) {
+    assert.deepEqual(await rows(parallel.lake, 'bronze', name), await rows(serial.lake, 'bronze', name), `bronze.${name}: same rows`);
+    assert.deepEqual(commits(parallel.lake, 'bronze', name), commits(serial.lake, 'bronze', name), `bronze.${name}: same commits`);
+  }
+  // Observations carry their run's id, which differs between the two runs.
+  for (const [name, cols] of [['certificates', '*'], ['observations', '* EXCLUDE (_ingest_id)']] as const) {
+    const t = await serial.lake.table('silver', name);
+    if (!(await t.exists())) continue;
+    const q = async (lake: Lake) => queryJson(lake.conn, `SELECT ${cols} FROM (${(await (await lake.table('silver', name)).scan()).sql}) ORDER BY ALL`);
+    assert.deepEqual(await q(parallel.lake), await q(serial.lake), `silver.${name}: same rows`);
+  }
+  return { ...parallel, threaded };
+}
+
+test('Zeek JSON logs (brimdata) land the same on reader threads as on one', { skip: noShared }, async () => {
+  const files = ['zeek-json_x509.json.gz', 'zeek-json_ssl.json.gz', 'zeek-json_known_certs.json.gz'].map((f) => join(brim, f));
+  const { report, threaded } = await sameAsOneThread(files, { batchSize: 2000 });
+  const lines = files.reduce((n, f) => n + gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean).length, 0);
+  assert.equal(threaded, lines, 'every line read on threads');
+  assert.ok(report.files.every((f) => f.status === 'ingested' && f.certificates + f.observations > 0), 'every log read');
+  assert.ok(report.silver.certificates.inserted >= 348, `silver has the fixture's certificates (${report.silver.certificates.inserted})`);
+});
+
+test('Zeek TSV logs: their headers keep them on one thread, with the same result', { skip: noShared }, async () => {
+  const { threaded } = await sameAsOneThread(['zeek-default_x509.log.gz', 'zeek-default_ssl.log.gz'].map((f) => join(brim, f)));
+  assert.equal(threaded, 0, 'a TSV log starts with its header: all of it on one thread');
+});
+
+test('a log of JSON lines, bad lines and then a TSV header block: threads up to the header, one thread after it', async () => {
+  const json = (i: number) => JSON.stringify({
+    ts: 1_700_000_000 + i, fingerprint: (i.toString(16).padStart(2, '0')).repeat(32), 'certificate.version': 3, 'certificate.serial': `0${i}`,
+    'certificate.subject': `CN=host${i}.example.com,O=Ex\\, Inc.`, 'certificate.issuer': 'CN=Example CA,O=Example,C=US',
+    'certificate.not_valid_before': 1_600_000_000, 'certificate.not_valid_after': 1_800_000_000, 'san.dns': [`host${i}.example.com`],
+  });
+  const lines = [
+    ...Array.from({ length: 10 }, (_, i) => json(i)),
+    '{"ts": 1700000000, "fingerprint": "not hex"}', // a reject from the mapper
+    '{not json', // a reject from the parser
+    'x'.repeat(5000), // longer than maxLineBytes (4096): a line error
+    '',
+    `{"ts":1,"certificate.subject":"CN=a\u0000b"}`, // NUL byte
+    Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]).toString('latin1'), // stands in below for invalid UTF-8
+    ...Array.from({ length: 7 }, (_, i) => json(20 + i)),
+    '#separator \\x09',
+    '#fields\tts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer',
+    '#types\ttime\tstring\tcount\tstring\tstring\tstring',
+    `1700000100.0\t${'ab'.repeat(32)}\t3\t0a\tCN=tsv.example.com\tCN=Example CA,O=Example,C=US`,
+    json(40), // JSON after the header: read on one thread now, the same either way
+    `1700000101.0\t${'cd'.repeat(32)}\t3\t0b\tCN=tsv2.example.com`, // short row
+  ];
+  const text = Buffer.concat(lines.map((l, i) => Buffer.concat([i === 15 ? Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) : Buffer.from(l, 'utf8'), Buffer.from('\n')])));
+  const file = join(dir, 'mixed-x509.log');
+  writeFileSync(file, text);
+  const { report, lake, threaded } = await sameAsOneThread([file], { batchSize: 4 }, 4096);
+  assert.equal(threaded, 23, 'the 23 lines before the header read on threads');
+  const f = report.files[0]!;
+  assert.equal(f.certificates, 19, 'JSON and TSV certificates');
+  assert.equal(f.rejects, 6, 'mapper, parser, over-long, NUL, invalid UTF-8 and short-row rejects');
+  const rejects = await rows(lake, 'bronze', 'rejects');
+  assert.deepEqual(rejects.map((r) => Number((r as { _source_pos: string })._source_pos)), [11, 12, 13, 15, 16, 29], 'each reject at its line');
+});
+
+test('a truncated gzip read on threads keeps what came before the break, like one thread', async () => {
+  const body = Array.from({ length: 400 }, (_, i) => JSON.stringify({ ts: 1_700_000_000 + i, fingerprint: (i % 256).toString(16).padStart(2, '0').repeat(32), 'certificate.subject': `CN=h${i}` })).join('\n') + '\n';
+  const gz = gzipSync(Buffer.from(body));
+  const file = join(dir, 'cut-x509.json.gz');
+  writeFileSync(file, gz.subarray(0, Math.floor(gz.length * 0.6)));
+  const { report, threaded } = await sameAsOneThread([file]);
+  const f = report.files[0]!;
+  assert.ok(threaded > 0, 'read on threads');
+  assert.ok(f.certificates > 0 && f.certificates < 400, `some certificates before the cut (${f.certificates})`);
+  assert.ok(f.error, 'the break is reported');
+});
+
+test('Suricata eve.json lands the same on reader threads as on one', async () => {
+  const out = join(dir, 'gen');
+  const r = await run('generate', '--certificates', '300', '--observations', '2000', '--format', 'eve', '--out', out, '--seed', '3');
+  assert.equal(r.code, 0, r.err);
+  const eve = join(out, 'eve.json');
+  assert.ok(readFileSync(eve, 'utf8').includes('"event_type":"tls"'), 'the generator wrote TLS events');
+  const { report, threaded } = await sameAsOneThread([eve], { batchSize: 500 });
+  assert.equal(threaded, readFileSync(eve, 'utf8').split('\n').filter(Boolean).length, 'every line read on threads');
+  assert.ok(report.files[0]!.observations >= 2000, `sessions read (${report.files[0]!.observations})`);
+});
+
+test('a log that grew: the second run reads only its new lines, on threads as on one', async () => {
+  const line = (i: number) => JSON.stringify({ ts: 1_700_000_000 + i, fingerprint: (i % 256).toString(16).padStart(2, '0').repeat(32), 'certificate.subject': `CN=g${i}` });
+  const grown = async (threads: number) => {
+    const file = join(dir, `grown-${threads}-x509.log`);
+    writeFileSync(file, Array.from({ length: 25 }, (_, i) => line(i)).join('\n') + '\n');
+    const lake = new Lake(join(dir, `lake${n++}`), engine.conn);
+    const readers = { threads, blockLines: 4, minBytes: 0 };
+    const once = async () => ingest(lake, (async function* () { yield* await listLocations([file]); })(), sourceReader(), { clock: () => 1_700_000_000_000, readers, batchSize: 6 });
+    await once();
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => line(i)).join('\n') + '\n');
+    const second = await once();
+    return { second, rows: await rows(lake, 'bronze', 'zeek_x509'), commits: commits(lake, 'bronze', 'zeek_x509') };
+  };
+  const serial = await grown(0);
+  const parallel = await grown(2);
+  assert.equal(parallel.second.files[0]?.status, 'grown');
+  assert.equal(parallel.second.files[0]?.certificates, 15, 'the 15 new lines only');
+  assert.equal(parallel.rows.length, 40, 'no line twice');
+  assert.deepEqual(parallel.commits, serial.commits, 'the same commits');
+  assert.deepEqual(parallel.rows.map((r) => (r as { _source_pos: string })._source_pos), serial.rows.map((r) => (r as { _source_pos: string })._source_pos));
+});
