@@ -303,9 +303,11 @@ async function runOurs(
   await fs.mkdir(stageDir, { recursive: true });
   const silverMark = path.join(lake, 'silver', 'certificates', '_delta_log');
   // Staging files go to os.tmpdir(): point it into the scratch folder.
-  const run = await runNode(o, ['ingest', file, '--lake', lake, '--format', 'json'], {
-    script: CLI,
-    ...(opts.node ? { node: opts.node } : {}),
+  // Node flags that NODE_OPTIONS refuses (--cpu-prof) need node itself: such a run (the cpu
+  // profile, untimed) starts dist/cli.js directly, without bin/certhunt's malloc setting.
+  const args = ['ingest', file, '--lake', lake, '--format', 'json'];
+  const run = await runNode(o, opts.node ? [...opts.node, path.join(DIST, 'cli.js'), ...args] : args, {
+    ...(opts.node ? {} : { script: CLI }),
     env: { TMPDIR: stageDir },
     phase: () => (existsSync(silverMark) ? 'silver' : 'bronze'),
     ...(opts.sampleMs ? { sampleMs: opts.sampleMs } : {}),
@@ -715,11 +717,20 @@ async function cpuProfile(o: BenchOptions, file: string, records: number, distin
   await fs.mkdir(dir, { recursive: true });
   const run = await runOurs(o, file, records, distinct, { node: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   await fs.rm(run.lake, { recursive: true, force: true });
-  const name = (await fs.readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
+  // One profile per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>): the main thread's is 0.
+  const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => Number(a.split('.')[4]) - Number(b.split('.')[4]));
+  const name = names[0];
   if (!name) return { lines: ['  (no .cpuprofile written)'], top: '' };
   const prof = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as CpuProfile;
+  const readerLines: string[] = [];
+  for (const other of names.slice(1)) {
+    const p = JSON.parse(await fs.readFile(path.join(dir, other), 'utf8')) as CpuProfile;
+    const idleIds = new Set(p.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+    const idleMs = p.samples.reduce((t, id, i) => t + (idleIds.has(id) ? (p.timeDeltas[i] ?? 0) / 1000 : 0), 0);
+    readerLines.push(`  reader thread ${other.split('.')[4]}: ${fmtS((p.endTime - p.startTime) / 1000)} profiled, ${fmtS(idleMs)} idle`);
+  }
   if (!process.env.CERTHUNT_BENCH_KEEP_PROFILE) await fs.rm(dir, { recursive: true, force: true });
-  else o.log(`  profile kept: ${path.join(dir, name)}`);
+  else o.log(`  profiles kept: ${dir}`);
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i]!, (self.get(prof.samples[i]!) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1000);
@@ -744,6 +755,7 @@ async function cpuProfile(o: BenchOptions, file: string, records: number, distin
     `cpu profile of the CLI main thread: ${fmtS(totalMs)} profiled (${fmtS(run.ms)} wall with profiling), ${fmtS(idle)} idle (waiting on DuckDB / I/O), ${fmtS(busy)} busy`,
     '  top self time (% of busy):',
   ];
+  lines.push(...readerLines);
   const sorted = [...byFn].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
   for (const [k, ms] of sorted.slice(0, 18)) lines.push(`    ${fmtS(ms).padStart(8)} ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${k}`);
   lines.push('  self time by file (% of busy):');

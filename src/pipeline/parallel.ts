@@ -20,6 +20,11 @@ import type { BlockRequest, BlockResult } from './read-worker.js';
  * it would have had (independent lines change none).
  */
 export const BLOCK_LINES = 2_000;
+/**
+ * A block is also sent once its lines reach this many UTF-16 units: lines may be up to 16 MiB
+ * (sources/lines.ts), and the blocks in flight are all held at once.
+ */
+export const BLOCK_CHARS = 4 * 1024 * 1024;
 /** Smaller files are read on the main thread: starting the threads costs more than they save. */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -103,9 +108,10 @@ export async function* readParallel(
   { format, options }: ParallelLines,
   ctx: { source: string; format: string },
   pool: ReaderPool,
-  tuning: { blockLines?: number; onBlock?: (lines: number) => void } = {},
+  tuning: { blockLines?: number; blockChars?: number; onBlock?: (lines: number) => void } = {},
 ): AsyncGenerator<PreparedItem | PreparedBlock> {
   const blockLines = tuning.blockLines ?? BLOCK_LINES;
+  const blockChars = tuning.blockChars ?? BLOCK_CHARS;
   const { maxLineBytes, ...formatOptions } = options;
   const lines = splitLines(chunks, maxLineBytes !== undefined ? { maxLineBytes } : {});
   const independent = format.independent ?? (() => false);
@@ -117,6 +123,7 @@ export async function* readParallel(
     inflight.push(p);
   };
   let block: LineItem[] = [];
+  let chars = 0;
   let serialFrom: LineItem | undefined;
   let failure: { error: unknown } | undefined;
   try {
@@ -135,9 +142,11 @@ export async function* readParallel(
         break;
       }
       block.push(r.value);
-      if (block.length >= blockLines) {
+      chars += 'text' in r.value ? r.value.text.length : r.value.excerpt.length;
+      if (block.length >= blockLines || chars >= blockChars) {
         send(block);
         block = [];
+        chars = 0;
         while (inflight.length > pool.size * 2) yield await inflight.shift()!;
       }
     }

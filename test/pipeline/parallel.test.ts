@@ -65,7 +65,7 @@ function commits(lake: Lake, layer: 'bronze' | 'silver', name: string): string[]
 async function sameAsOneThread(files: string[], extra: IngestOptions = {}, maxLineBytes?: number): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>>; threaded: number }> {
   const serial = await ingestWith(files, { ...extra, readers: { threads: 0 } }, maxLineBytes);
   let threaded = 0;
-  const parallel = await ingestWith(files, { ...extra, readers: { threads: 2, blockLines: 3, minBytes: 0, onBlock: (n) => (threaded += n) } }, maxLineBytes);
+  const parallel = await ingestWith(files, { ...extra, readers: { threads: 2, blockLines: 3, blockChars: 600, minBytes: 0, onBlock: (n) => (threaded += n) } }, maxLineBytes);
   assert.deepEqual(parallel.report.files, serial.report.files, 'same counts per file');
   assert.deepEqual(parallel.report.rejectReasons, serial.report.rejectReasons, 'same reject reasons');
   assert.deepEqual(parallel.report.silver, serial.report.silver, 'same silver result');
