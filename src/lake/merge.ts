@@ -62,19 +62,27 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
       await conn.run(`CREATE TEMP TABLE ${tgt} AS SELECT * FROM (${plan.sql}) t WHERE EXISTS (SELECT 1 FROM ${src} s WHERE ${on})`);
       const hits = await queryJson(conn, `SELECT DISTINCT ${FILE_COLUMN} AS i FROM ${tgt}`);
       affected = hits.map((h) => candidates[Number(h.i)]!);
-      // Each matched pair meets by position, both sides sorted by key, not in a hash join: a
-      // join's table would hold one side's whole rows (the DER), and ran out of 448 MB on 200k
-      // certificates, where a sort spills. The two sides hold the same keys once each (the
-      // source's are checked unique above, the target's here), so the n-th rows pair up; the
-      // window over both sides this replaces took twice as long (1M-record log of
-      // bench/ingest.ts: 2.1 → 1.1 s a step). Keys a target repeats (a table written
-      // elsewhere) are joined instead, so that each of its rows is updated.
+      // Each matched pair meets in a window over both sides, not in a hash join: a join's table
+      // would hold one side's whole rows (the DER), and ran out of 448 MB on 200k certificates;
+      // a window partitions and sorts, and spills. (A POSITIONAL JOIN of both sides sorted by
+      // key was twice as fast on the 1M log of bench/ingest.ts, but holds its right side whole:
+      // it ran out of 384 MB merging 5 GB of Zeek's default log, ~350k matches a step.) `t` and
+      // `s` are structs, so the caller's set expressions (t.col, s.col) read them unchanged.
+      // Keys a target repeats (a table written elsewhere) are joined instead, so that each of
+      // its rows is updated, as Delta's MERGE does.
       const byKey = keys.map(quoteIdent).join(', ');
       const [rep] = await queryJson(conn, `SELECT count(*)::VARCHAR AS n FROM (SELECT ${byKey} FROM ${tgt} GROUP BY ALL HAVING count(*) > 1)`);
-      const targetSide = `SELECT ${cols.map((c) => `${targetCol('x', c)} AS ${quoteIdent(c)}`).join(', ')} FROM ${tgt} x`;
+      const struct = (alias: string, names: string[]) => `struct_pack(${names.map((c) => `${quoteIdent(c)} := ${alias}.${quoteIdent(c)}`).join(', ')})`;
+      const targetRow = `struct_pack(${cols.map((c) => `${quoteIdent(c)} := ${targetCol('x', c)}`).join(', ')})`;
+      const w = `PARTITION BY ${keys.map((k) => `__k.${quoteIdent(k)}`).join(', ')} ORDER BY __side`;
       const pairs = rep?.n === '0'
-        ? `(${targetSide} ORDER BY ${byKey}) t POSITIONAL JOIN (SELECT * FROM ${src} x WHERE EXISTS (SELECT 1 FROM ${tgt} t WHERE ${keys.map((k) => `t.${quoteIdent(k)} = x.${quoteIdent(k)}`).join(' AND ')}) ORDER BY ${byKey}) s`
-        : `(${targetSide}) t JOIN ${src} s ON ${on}`;
+        ? `(SELECT __side, __srow AS s, lag(__trow) OVER (${w}) AS t
+             FROM (SELECT 0 AS __side, ${struct('x', keys)} AS __k, ${targetRow} AS __trow, NULL AS __srow FROM ${tgt} x
+                   UNION ALL BY NAME
+                   SELECT 1 AS __side, ${struct('x', keys)} AS __k, NULL AS __trow, ${struct('x', cols)} AS __srow FROM ${src} x
+                     WHERE EXISTS (SELECT 1 FROM ${tgt} t WHERE ${keys.map((k) => `t.${quoteIdent(k)} = x.${quoteIdent(k)}`).join(' AND ')})))
+           WHERE __side = 1`
+        : `(SELECT ${cols.map((c) => `${targetCol('x', c)} AS ${quoteIdent(c)}`).join(', ')} FROM ${tgt} x) t JOIN ${src} s ON ${on}`;
       const paired = keys.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
       await conn.run(
         `CREATE TEMP TABLE ${upd} AS SELECT ${cols.map((c) => `${setExpr(c)} AS ${quoteIdent(c)}`).join(', ')}, coalesce(${paired}, false) AS __paired FROM ${pairs}`,
