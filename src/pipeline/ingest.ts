@@ -4,7 +4,7 @@ import { queryJson } from '../lake/parquet.js';
 
 import type { SourceItem } from '../sources/record.js';
 import { BronzeBatch, KINDS, prepareItem, type PreparedBlock, type PreparedItem } from './bronze.js';
-import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, readParallel, type ParallelLines } from './parallel.js';
+import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
 import { loadRegistry, recordFile, type FileState } from './registry.js';
 import { refreshSilver, type SilverResult } from './silver.js';
@@ -232,6 +232,7 @@ async function ingestFile(
       try {
         next = await items.next();
       } catch (e) {
+        if (e instanceof ReaderThreadError) throw e;
         // The input broke (truncated gzip, decompression bomb, I/O): what came before is kept,
         // the break itself is a reject naming where it happened, and the run goes on.
         const message = e instanceof Error ? e.message : String(e);

@@ -32,6 +32,16 @@ export function defaultReaderThreads(): number {
   return Math.min(4, availableParallelism());
 }
 
+/**
+ * A reader thread failed (a bug or a resource limit, since format modules turn bad input into
+ * rejects). Unlike a broken input it fails the file: rows in flight are lost with the thread, so
+ * the file must not be recorded as read; the batches committed before stay, and a re-run
+ * finishes the file.
+ */
+export class ReaderThreadError extends Error {
+  override readonly name = 'ReaderThreadError';
+}
+
 type Pending = { resolve: (block: PreparedBlock) => void; reject: (e: Error) => void };
 
 /** Reader threads, started on first use, shared by the files of one ingest. */
@@ -61,12 +71,12 @@ export class ReaderPool {
       worker.on('message', (r: BlockResult) => {
         const p = this.pending.get(r.id);
         this.pending.delete(r.id);
-        if ('error' in r) p?.reject(new Error(`reader thread: ${r.error}`));
+        if ('error' in r) p?.reject(new ReaderThreadError(`reader thread: ${r.error}`));
         else p?.resolve(r.block);
       });
-      worker.on('error', (e) => this.fail(new Error(`reader thread failed: ${e.message}`)));
+      worker.on('error', (e) => this.fail(new ReaderThreadError(`reader thread failed: ${e.message}`)));
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`reader thread exited with ${code}`));
+        if (code !== 0) this.fail(new ReaderThreadError(`reader thread exited with ${code}`));
       });
       this.workers.push(worker);
     }
@@ -81,7 +91,7 @@ export class ReaderPool {
   async close(): Promise<void> {
     const workers = this.workers;
     this.workers = [];
-    this.broken ??= new Error('reader threads closed');
+    this.broken ??= new ReaderThreadError('reader threads closed');
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { queryJson } from '../../src/lake/parquet.js';
 import { ingest, type IngestOptions } from '../../src/pipeline/ingest.js';
+import { ReaderPool, ReaderThreadError } from '../../src/pipeline/parallel.js';
 import { Lake } from '../../src/pipeline/lake.js';
 import { sourceReader } from '../../src/sources/index.js';
 import { listLocations } from '../../src/sources/input.js';
@@ -175,4 +176,17 @@ test('a log that grew: the second run reads only its new lines, on threads as on
   assert.equal(parallel.rows.length, 40, 'no line twice');
   assert.deepEqual(parallel.commits, serial.commits, 'the same commits');
   assert.deepEqual(parallel.rows.map((r) => (r as { _source_pos: string })._source_pos), serial.rows.map((r) => (r as { _source_pos: string })._source_pos));
+});
+
+test('a reader thread that fails is an error of its own kind, not a broken input', async () => {
+  const pool = new ReaderPool(1);
+  try {
+    const line = { text: '{}', pos: 1, byteOffset: 0 };
+    await assert.rejects(pool.read({ format: 'no-such-format', options: {}, source: 'x', lines: [line] }), (e: unknown) => e instanceof ReaderThreadError && /unknown format no-such-format/.test(e.message));
+    const ok = await pool.read({ format: 'suricata_tls', options: {}, source: 'x', lines: [line] });
+    assert.equal(ok.kinds.length, 0, 'the thread goes on after a failed block (an object with no event_type is skipped)');
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.read({ format: 'suricata_tls', options: {}, source: 'x', lines: [] }), ReaderThreadError, 'closed');
 });
