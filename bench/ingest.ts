@@ -753,9 +753,9 @@ async function cpuProfile(o: BenchOptions, file: string, records: number, distin
   const busy = totalMs - idle;
   const lines = [
     `cpu profile of the CLI main thread: ${fmtS(totalMs)} profiled (${fmtS(run.ms)} wall with profiling), ${fmtS(idle)} idle (waiting on DuckDB / I/O), ${fmtS(busy)} busy`,
+    ...readerLines,
     '  top self time (% of busy):',
   ];
-  lines.push(...readerLines);
   const sorted = [...byFn].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
   for (const [k, ms] of sorted.slice(0, 18)) lines.push(`    ${fmtS(ms).padStart(8)} ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${k}`);
   lines.push('  self time by file (% of busy):');

@@ -82,6 +82,10 @@ export function prepareItem(item: SourceItem, ctx: { source: string; format: str
   return { kind: item.kind, pos: item.pos, text };
 }
 
+export async function* prepareItems(items: AsyncIterable<SourceItem>, ctx: { source: string; format: string }): AsyncGenerator<PreparedItem> {
+  for await (const item of items) yield prepareItem(item, ctx);
+}
+
 /** Collects one batch of a source file's items on disk until it is committed. */
 export class BronzeBatch {
   readonly records = new Stage();
@@ -91,10 +95,6 @@ export class BronzeBatch {
   readonly reasons = new Map<string, number>();
 
   constructor(private readonly ctx: BatchContext) {}
-
-  async add(item: SourceItem): Promise<void> {
-    await this.addPrepared(prepareItem(item, this.ctx));
-  }
 
   async addPrepared(item: PreparedItem): Promise<void> {
     if (item.kind === 'reject') {

@@ -3,7 +3,7 @@ import { listLakeTables } from '../engine/catalog.js';
 import { queryJson } from '../lake/parquet.js';
 
 import type { SourceItem } from '../sources/record.js';
-import { BronzeBatch, KINDS, prepareItem, type PreparedBlock, type PreparedItem } from './bronze.js';
+import { BronzeBatch, KINDS, prepareItem, prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
 import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
 import { loadRegistry, recordFile, type FileState } from './registry.js';
@@ -172,17 +172,24 @@ async function ingestFile(
     committing.catch(() => undefined);
   };
   const ctx = { source: file.uri, format: source.name };
+  // After `n` items of one kind went into the batch: counts, a commit once it is full, progress.
+  const added = async (kind: PreparedItem['kind'], n: number): Promise<void> => {
+    if (kind === 'certificate') report.certificates += n;
+    else if (kind === 'observation') report.observations += n;
+    else {
+      report.rejects += n;
+      rejects += n;
+    }
+    const before = records;
+    records += n;
+    if (batch && (batch.size >= batchSize || batch.chars >= batchChars)) await flush();
+    if (Math.floor(records / 10_000) > Math.floor(before / 10_000)) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
+  };
   const take = async (item: PreparedItem): Promise<void> => {
     if (item.pos <= skipBefore) return;
     batch ??= newBatch();
     await batch.addPrepared(item);
-    if (item.kind === 'certificate') report.certificates++;
-    else if (item.kind === 'observation') report.observations++;
-    else report.rejects++;
-    records++;
-    if (item.kind === 'reject') rejects++;
-    if (batch.size >= batchSize || batch.chars >= batchChars) await flush();
-    if (records % 10_000 === 0) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
+    await added(item.kind, 1);
   };
   // A reader thread's block, as take() would have had it item by item: runs of one kind, each
   // ending where take() would have committed the batch.
@@ -206,25 +213,16 @@ async function ingestFile(
       } while (j < b.kinds.length && b.kinds[j] === kind && b.pos[j]! > skipBefore && rows < batchSize && chars < batchChars);
       const keys = kind === REJECT ? b.reasonKeys.slice(reject, reject + j - i) : [];
       offset += await batch.addRun(b, i, j, offset, keys);
-      const n = j - i;
-      if (kind === REJECT) {
-        reject += n;
-        report.rejects += n;
-        rejects += n;
-      } else if (KINDS[kind] === 'certificate') report.certificates += n;
-      else report.observations += n;
-      const before = records;
-      records += n;
+      if (kind === REJECT) reject += j - i;
+      await added(KINDS[kind]!, j - i);
       i = j;
-      if (batch.size >= batchSize || batch.chars >= batchChars) await flush();
-      if (Math.floor(records / 10_000) > Math.floor(before / 10_000)) options.onProgress?.({ file: file.uri, bytes: counter.bytes, records });
     }
   };
   const minBytes = options.readers?.minBytes ?? PARALLEL_MIN_BYTES;
   const items = (
     options.pool && source.lines && (file.size === undefined || file.size >= minBytes)
       ? readParallel(counter.wrap(file.open()), source.lines, ctx, options.pool, options.readers)
-      : prepareAll(source.read(counter.wrap(file.open())), ctx)
+      : prepareItems(source.read(counter.wrap(file.open())), ctx)
   )[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -261,10 +259,6 @@ async function ingestFile(
     options.clock(),
   );
   return report;
-}
-
-async function* prepareAll(items: AsyncIterable<SourceItem>, ctx: { source: string; format: string }): AsyncGenerator<PreparedItem> {
-  for await (const item of items) yield prepareItem(item, ctx);
 }
 
 /** SHA-256 of the first `bytes` decompressed bytes of a file (fewer if it is now shorter). */

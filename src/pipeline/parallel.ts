@@ -1,9 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FormatOptions, LineFormat, LineItem } from '../sources/format.js';
-import { complete } from '../sources/index.js';
-import { splitLines } from '../sources/lines.js';
-import { prepareItem, type PreparedBlock, type PreparedItem } from './bronze.js';
+import { fileLines, readCompleted } from '../sources/index.js';
+import { prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
 import type { BlockRequest, BlockResult } from './read-worker.js';
 
 /**
@@ -124,13 +123,12 @@ export async function* readParallel(
 ): AsyncGenerator<PreparedItem | PreparedBlock> {
   const blockLines = tuning.blockLines ?? BLOCK_LINES;
   const blockChars = tuning.blockChars ?? BLOCK_CHARS;
-  const { maxLineBytes, ...formatOptions } = options;
-  const lines = splitLines(chunks, maxLineBytes !== undefined ? { maxLineBytes } : {});
+  const lines = fileLines(chunks, options);
   const independent = format.independent ?? (() => false);
   const inflight: Promise<PreparedBlock>[] = [];
   const send = (block: LineItem[]) => {
     tuning.onBlock?.(block.length);
-    const p = pool.read({ format: format.name, options: formatOptions, source: ctx.source, lines: block });
+    const p = pool.read({ format: format.name, options, source: ctx.source, lines: block });
     p.catch(() => undefined); // awaited in order below; not unhandled meanwhile
     inflight.push(p);
   };
@@ -171,7 +169,7 @@ export async function* readParallel(
         yield first;
         yield* lines;
       })();
-      for await (const item of complete(format.read(rest, formatOptions))) yield prepareItem(item, ctx);
+      yield* prepareItems(readCompleted(format, rest, options), ctx);
     }
   } finally {
     await lines.return(undefined);

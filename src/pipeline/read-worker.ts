@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import type { FormatOptions, LineItem } from '../sources/format.js';
-import { complete, formatByName } from '../sources/index.js';
+import { formatByName, readCompleted } from '../sources/index.js';
 import { KINDS, prepareItem, type PreparedBlock, type PreparedItem } from './bronze.js';
 
 /**
@@ -27,7 +27,7 @@ async function readBlock(req: BlockRequest): Promise<PreparedBlock> {
   if (!format) throw new Error(`unknown format ${req.format}`);
   const ctx = { source: req.source, format: req.format };
   const items: PreparedItem[] = [];
-  for await (const item of complete(format.read(each(req.lines), req.options))) items.push(prepareItem(item, ctx));
+  for await (const item of readCompleted(format, each(req.lines), req.options)) items.push(prepareItem(item, ctx));
   const block: PreparedBlock = {
     bytes: new TextEncoder().encode(items.length ? items.map((i) => i.text).join('\n') + '\n' : ''),
     kinds: new Uint8Array(items.length),

@@ -1,5 +1,5 @@
 import { CERTFILE, completeCertificate, looksLikeCertificateFile, readCertificateFile } from './certfile.js';
-import type { FormatOptions, LineFormat } from './format.js';
+import type { FormatOptions, LineFormat, LineItem } from './format.js';
 import { splitLines } from './lines.js';
 import type { SourceItem } from './record.js';
 import { looksLikeCapture, PCAP, readCapture } from './pcap.js';
@@ -38,7 +38,12 @@ export function detectLineFormat(head: Uint8Array): LineFormat | undefined {
 
 /** Records of a whole file in a line format. */
 export function readLines(format: LineFormat, chunks: AsyncIterable<Uint8Array>, options: FormatOptions & { maxLineBytes?: number } = {}): AsyncIterable<SourceItem> {
-  return format.read(splitLines(chunks, options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}), options);
+  return format.read(fileLines(chunks, options), options);
+}
+
+/** A file's lines, with the line cap the reader was given. */
+export function fileLines(chunks: AsyncIterable<Uint8Array>, options: { maxLineBytes?: number }): AsyncGenerator<LineItem> {
+  return splitLines(chunks, options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {});
 }
 
 /** What `certhunt ingest` needs of the sources layer: a reader for each file, by content. */
@@ -68,14 +73,18 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       if (!format) return undefined;
       const f = format;
       // `lines` lets a caller read the file's independent lines in parallel (pipeline/parallel.ts).
-      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => complete(readLines(f, chunks, options)), lines: { format: f, options } };
+      return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => readCompleted(f, fileLines(chunks, options), options), lines: { format: f, options } };
     },
   };
 }
 
-/** Certificates from logs get their DER parsed in full (when logged) and their name parts. */
-export async function* complete(items: AsyncIterable<SourceItem>): AsyncGenerator<SourceItem> {
-  for await (const item of items) {
+/**
+ * A line format's records from lines, completed: certificates from logs get their DER parsed in
+ * full (when logged) and their name parts. The same whether the lines are a whole file or a
+ * reader thread's block (pipeline/read-worker.ts).
+ */
+export async function* readCompleted(format: LineFormat, lines: AsyncIterable<LineItem>, options: FormatOptions = {}): AsyncGenerator<SourceItem> {
+  for await (const item of format.read(lines, options)) {
     yield item.kind === 'certificate' ? { ...item, cert: completeCertificate(item.cert) } : item;
   }
 }

@@ -186,7 +186,7 @@ export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<
 export function independentZeekLine(item: LineItem): boolean {
   if (!('text' in item)) return true;
   const { text } = item;
-  return text.trim() === '' || text.includes('\0') || (!text.startsWith('#') && text.trimStart().startsWith('{'));
+  return text.trim() === '' || text.includes('\0') || text.trimStart().startsWith('{');
 }
 
 /** Zeek log type of a file head, from `#path`/`#fields` (TSV) or the keys/`_path` of the first JSON object. */

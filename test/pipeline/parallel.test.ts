@@ -64,9 +64,16 @@ function commits(lake: Lake, layer: 'bronze' | 'silver', name: string): string[]
 }
 
 async function sameAsOneThread(files: string[], extra: IngestOptions = {}, maxLineBytes?: number): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>>; threaded: number }> {
-  const serial = await ingestWith(files, { ...extra, readers: { threads: 0 } }, maxLineBytes);
+  // Progress as a TTY would show it: every 10,000 records, whichever way they were read.
+  const progress = { serial: [] as number[], parallel: [] as number[] };
+  const serial = await ingestWith(files, { ...extra, readers: { threads: 0 }, onProgress: (p) => progress.serial.push(Math.floor(p.records / 10_000)) }, maxLineBytes);
   let threaded = 0;
-  const parallel = await ingestWith(files, { ...extra, readers: { threads: 2, blockLines: 3, blockChars: 600, minBytes: 0, onBlock: (n) => (threaded += n) } }, maxLineBytes);
+  const parallel = await ingestWith(
+    files,
+    { ...extra, readers: { threads: 2, blockLines: 3, blockChars: 600, minBytes: 0, onBlock: (n) => (threaded += n) }, onProgress: (p) => progress.parallel.push(Math.floor(p.records / 10_000)) },
+    maxLineBytes,
+  );
+  assert.deepEqual(progress.parallel, progress.serial, 'progress at the same ten thousands');
   assert.deepEqual(parallel.report.files, serial.report.files, 'same counts per file');
   assert.deepEqual(parallel.report.rejectReasons, serial.report.rejectReasons, 'same reject reasons');
   assert.deepEqual(parallel.report.silver, serial.report.silver, 'same silver result');
@@ -90,6 +97,7 @@ test('Zeek JSON logs (brimdata) land the same on reader threads as on one', { sk
   const { report, threaded } = await sameAsOneThread(files, { batchSize: 2000 });
   const lines = files.reduce((n, f) => n + gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean).length, 0);
   assert.equal(threaded, lines, 'every line read on threads');
+  assert.ok(lines > 20_000, `enough lines for progress reports (${lines})`);
   assert.ok(report.files.every((f) => f.status === 'ingested' && f.certificates + f.observations > 0), 'every log read');
   assert.ok(report.silver.certificates.inserted >= 348, `silver has the fixture's certificates (${report.silver.certificates.inserted})`);
 });
