@@ -7,7 +7,7 @@ import { BronzeBatch, KINDS, prepareItem, prepareItems, type PreparedBlock, type
 import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
 import { loadRegistry, recordFile, type FileState } from './registry.js';
-import { refreshSilver, type SilverResult } from './silver.js';
+import { refreshSilver, type SilverResult, type StepLimits } from './silver.js';
 
 /**
  * `certhunt ingest`: every input file → its format → bronze (in committed batches) → silver.
@@ -51,6 +51,8 @@ export interface IngestOptions {
    * main thread), the lines per block, and the size below which a file is read on the main thread.
    */
   readers?: { threads?: number; blockLines?: number; blockChars?: number; minBytes?: number; onBlock?: (lines: number) => void };
+  /** How much bronze one silver step takes (silver.ts, SILVER_STEP_ROWS). */
+  silverSteps?: Partial<StepLimits>;
 }
 
 export interface Progress {
@@ -107,7 +109,7 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
   // Every bronze table, not just those this run touched: a run killed between bronze and
   // silver left bronze commits that silver has not consumed, and this run must finish them.
   const bronze = (await listLakeTables(lake.location)).filter((t) => t.layer === 'bronze').map((t) => t.name);
-  const silver = await refreshSilver(lake, [...new Set([...bronze, ...touched])].sort());
+  const silver = await refreshSilver(lake, [...new Set([...bronze, ...touched])].sort(), options.silverSteps);
   return { ingestId, files, rejectReasons: Object.fromEntries(reasons), silver, coverage: await coverage(lake) };
 }
 

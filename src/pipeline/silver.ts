@@ -31,25 +31,41 @@ const BRONZE_CERT_KEY = CERT_KEY.replace(/c\./g, 'cert.');
 const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_cert'].includes(n)).map(([n]) => n);
 
 /**
- * Rows per silver step. Bronze commits since the last run are taken a few at a time (each step
- * its own silver commit, recording the bronze version it reached), so a 5 GB ingest needs no
- * more memory than a 500 MB one: bench/ingest.ts measured one 4.8M-row step at 1.4 GiB RSS. A
- * 5.2 GB plain Zeek x509.log peaked at 1,059 MiB in 1M-row steps and at 1,101 MiB in 500k-row
- * ones: past this size, steps are not what sets the peak.
+ * Silver takes the bronze commits since its last run a few at a time, each step its own silver
+ * commit recording the bronze version it reached, so that an ingest of any size needs bounded
+ * memory and a crash redoes one step. A step ends at SILVER_STEP_ROWS rows or, for wide rows,
+ * at SILVER_STEP_BYTES of bronze (Parquet, as committed).
+ *
+ * Rows per step. Fewer, larger steps are both faster and leaner on memory: DuckDB spills what
+ * one step cannot hold, while every further step is a merge that pairs the certificates it saw
+ * again and hides their old rows. Silver alone on the bronze of a 5 GB plain Zeek x509.log
+ * (7.1M rows; scratch, 384 MB): 171 s and 803 MiB peak RSS in ~350k-row steps, 116 s / 773 MiB
+ * in 1M-row ones, 79 s / 719 MiB in 2M, 53 s / 758 MiB in 4M.
  */
-export const SILVER_STEP_ROWS = 1_000_000;
+export const SILVER_STEP_ROWS = 4_000_000;
 /**
- * Bronze bytes (Parquet, as committed) per silver step. Rows carrying the DER (Zeek's
- * log-certs-base64, eve's `certificate`) are ~3 kB each: a 1M-row step of them sorted ~470k
- * certificates of 1.6 kB and ran out of DuckDB's 448 MB (bench/ingest.ts, ingest-memory). With
- * such rows a bronze commit (ingest.ts, DEFAULT_BATCH_CHARS) is one step.
+ * Bronze bytes per step when rows are wide. Rows carrying the DER (Zeek's log-certs-base64,
+ * eve's `certificate`) are ~3 kB each: a 1M-row step of them sorted ~470k certificates of 1.6 kB
+ * and ran out of DuckDB's 448 MB (bench/ingest.ts, ingest-memory). With such rows a bronze commit
+ * (ingest.ts, DEFAULT_BATCH_CHARS) is one step.
  */
 export const SILVER_STEP_BYTES = 128 * 1024 * 1024;
+/** Bronze bytes per row past which rows are wide: Zeek's default x509 rows are ~370 B. */
+export const WIDE_ROW_BYTES = 1024;
 
 type Added = Awaited<ReturnType<DeltaTable['addedSince']>>;
 
-/** Consecutive bronze commits grouped up to SILVER_STEP_ROWS rows or SILVER_STEP_BYTES (a commit is never split). */
-function* chunks(added: Added, maxRows = SILVER_STEP_ROWS, maxBytes = SILVER_STEP_BYTES): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
+/** How silver steps through bronze; the defaults are the constants here (tests take small ones). */
+export interface StepLimits {
+  rows: number;
+  bytes: number;
+  wideRowBytes: number;
+  /** Purge hidden rows past this share of silver.certificates' stored rows (PURGE_DELETED_SHARE). */
+  purgeShare: number;
+}
+
+/** Consecutive bronze commits grouped into silver steps (see SILVER_STEP_ROWS); a commit is never split. */
+export function* silverSteps(added: Added, limits: Omit<StepLimits, 'purgeShare'>): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
   let files: Added['files'] = [];
   let rows = 0;
   let bytes = 0;
@@ -57,7 +73,8 @@ function* chunks(added: Added, maxRows = SILVER_STEP_ROWS, maxBytes = SILVER_STE
     files.push(...c.files);
     rows += c.files.reduce((n, f) => n + (physicalRows(f) ?? 0), 0);
     bytes += c.files.reduce((n, f) => n + f.size, 0);
-    if (rows >= maxRows || bytes >= maxBytes || i === added.commits.length - 1) {
+    const wide = bytes > rows * limits.wideRowBytes;
+    if (rows >= limits.rows || (wide && bytes >= limits.bytes) || i === added.commits.length - 1) {
       yield { version: c.version, files, snapshot: added.snapshot };
       files = [];
       rows = 0;
@@ -72,7 +89,8 @@ export interface SilverResult {
   consumed: string[];
 }
 
-export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise<SilverResult> {
+export async function refreshSilver(lake: Lake, bronzeTables: string[], steps: Partial<StepLimits> = {}): Promise<SilverResult> {
+  const limits = { ...stepLimits(), ...steps };
   const result: SilverResult = { certificates: { inserted: 0, updated: 0 }, observations: 0, consumed: [] };
   const certs = await lake.table('silver', 'certificates');
   const obs = await lake.table('silver', 'observations');
@@ -88,7 +106,7 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
     if (await bronze.exists()) pending.push({ name, bronze, appId: `bronze/${name}` });
   }
   for (const { name, bronze, appId } of pending) {
-    for (const chunk of chunks(await bronze.addedSince(await consumedVersion(certs, appId)))) {
+    for (const chunk of silverSteps(await bronze.addedSince(await consumedVersion(certs, appId)), limits)) {
       const plan = await bronze.scan({ snapshot: { ...chunk.snapshot, files: chunk.files } });
       const r = await upsertCertificates(certs, plan.sql, name, { appId, version: chunk.version });
       result.certificates.inserted += r.inserted;
@@ -96,12 +114,12 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[]): Promise
       if (!result.consumed.includes(name)) result.consumed.push(name);
       // Between steps, not once at the end: each step's merge reads the whole table, its
       // deletion vectors' rows included, and a 5 GB log with DER had 850k rows hidden by step 34.
-      await purgeDeleted(certs);
+      await purgeDeleted(certs, limits.purgeShare);
     }
   }
   const fuids = await fuidIndex(lake, certs);
   for (const { name, bronze, appId } of pending) {
-    for (const chunk of chunks(await bronze.addedSince(await consumedVersion(obs, appId)))) {
+    for (const chunk of silverSteps(await bronze.addedSince(await consumedVersion(obs, appId)), limits)) {
       // Files holding no observation (a certificate log) are skipped by their `kind` stats.
       const plan = await bronze.scan({ snapshot: { ...chunk.snapshot, files: chunk.files }, filters: [{ column: 'kind', op: '=', value: 'observation' }] });
       if (plan.files.length === 0) {
@@ -138,14 +156,18 @@ async function fuidIndex(lake: Lake, certs: DeltaTable): Promise<string | undefi
  */
 export const PURGE_DELETED_SHARE = 0.25;
 
-async function purgeDeleted(certs: DeltaTable): Promise<void> {
+function stepLimits(): StepLimits {
+  return { rows: SILVER_STEP_ROWS, bytes: SILVER_STEP_BYTES, wideRowBytes: WIDE_ROW_BYTES, purgeShare: PURGE_DELETED_SHARE };
+}
+
+async function purgeDeleted(certs: DeltaTable, share: number): Promise<void> {
   let rows = 0;
   let deleted = 0;
   for (const f of (await certs.snapshot()).files) {
     rows += physicalRows(f) ?? 0;
     deleted += Number(f.deletionVector?.cardinality ?? 0);
   }
-  if (deleted > rows * PURGE_DELETED_SHARE) await optimize(certs);
+  if (deleted > rows * share) await optimize(certs);
 }
 
 async function consumedVersion(table: DeltaTable, appId: string): Promise<number> {
