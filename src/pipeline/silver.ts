@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { physicalRows } from '../lake/actions.js';
 import { queryJson } from '../lake/parquet.js';
 import { dvWritable, ENABLE_DV } from '../lake/features.js';
@@ -40,7 +41,8 @@ const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_ce
  * one step cannot hold, while every further step is a merge that pairs the certificates it saw
  * again and hides their old rows. Silver alone on the bronze of a 5 GB plain Zeek x509.log
  * (7.1M rows; scratch, 384 MB): 171 s and 803 MiB peak RSS in ~350k-row steps, 116 s / 773 MiB
- * in 1M-row ones, 79 s / 719 MiB in 2M, 53 s / 758 MiB in 4M.
+ * in 1M-row ones, 79 s / 719 MiB in 2M, 53 s / 758 MiB in 4M; 26 s / 731 MiB in 4M with the
+ * two-pass batch of certificateBatch.
  */
 export const SILVER_STEP_ROWS = 4_000_000;
 /**
@@ -107,7 +109,7 @@ export async function refreshSilver(lake: Lake, bronzeTables: string[], steps: P
   }
   for (const { name, bronze, appId } of pending) {
     for (const chunk of silverSteps(await bronze.addedSince(await consumedVersion(certs, appId)), limits)) {
-      const plan = await bronze.scan({ snapshot: { ...chunk.snapshot, files: chunk.files } });
+      const plan = await bronze.scan({ snapshot: { ...chunk.snapshot, files: chunk.files }, fileColumn: BRONZE_FILE, rowColumn: BRONZE_ROW });
       const r = await upsertCertificates(certs, plan.sql, name, { appId, version: chunk.version });
       result.certificates.inserted += r.inserted;
       result.certificates.updated += r.updated;
@@ -175,18 +177,33 @@ async function consumedVersion(table: DeltaTable, appId: string): Promise<number
   return (await table.snapshot()).txns.get(appId)?.version ?? -1;
 }
 
+/** Where a bronze row is (its file in the step's scan, its row in that file): pass 2 fetches the winners by it. */
+const BRONZE_FILE = '__bronze_file';
+const BRONZE_ROW = '__bronze_row';
+
 /**
  * One row per certificate of a bronze batch. Rows known only by issuer and serial (Zeek's
  * known_certs, pre-4.1 x509) take the id of a fingerprinted certificate with the same issuer
  * and serial, from this batch or from silver, so one certificate stays one row.
  *
- * `lookup` is null when the batch has no row known by issuer and serial alone: the lookup's
- * CTEs then go, as c0 referenced three times made DuckDB materialise it, every column of every
- * row (1.6 s of a 2.4 s step on the 1M-record log of bench/ingest.ts).
+ * The best sighting of each certificate (one with the DER, else the fullest, then the latest)
+ * stands for it. Two passes over the batch: the first groups narrow rows (key, rank, time,
+ * where the row is) to find each certificate's winner and its first and last sighting; the
+ * second reads the winners' whole rows by where they are. Ranking whole rows in one window
+ * sorted them all, wide as they are: 4.4 s of a 5.3 s silver on the 1M-record log of
+ * bench/ingest.ts, against 1.1 s this way; an aggregate holding whole rows (arg_max of the row)
+ * ran out of memory.
+ *
+ * `bronzeSql` must tag rows with BRONZE_FILE and BRONZE_ROW (DeltaTable.scan's fileColumn and
+ * rowColumn). `lookup` is null when the batch has no row known by issuer and serial alone: the
+ * lookup's CTEs then go.
  */
-function certificateBatch(bronzeSql: string, source: string, lookup: { silverSql: string | undefined } | null): string {
+function certificateBatch(bronzeSql: string, source: string, lookup: { silverSql: string | undefined } | null): { winners: string; rows: (winners: string) => string } {
   const silverSql = lookup?.silverSql;
-  const cols = CERT_COLUMNS.map((n) => (TIME_FIELDS.has(n) ? `${msToTimestamp(`c.${quoteIdent(n)}`)} AS ${quoteIdent(n)}` : `c.${quoteIdent(n)}`));
+  const cols = CERT_COLUMNS.map((n) => {
+    const col = `b.cert.${quoteIdent(n)}`;
+    return `${TIME_FIELDS.has(n) ? msToTimestamp(col) : col} AS ${quoteIdent(n)}`;
+  });
   const known = `SELECT issuer, lower(serial) AS serial, cert_id FROM c0 WHERE cert_id NOT LIKE 'issuer-serial:%'${
     silverSql ? ` UNION ALL SELECT issuer, lower(serial), cert_id FROM (${silverSql}) WHERE cert_id NOT LIKE 'issuer-serial:%'` : ''
   }`;
@@ -194,25 +211,24 @@ function certificateBatch(bronzeSql: string, source: string, lookup: { silverSql
   // known by issuer and serial alone, instead of grouping all of silver, which grew an ingest's
   // memory with the size of silver (bench/ingest.ts, 5 GB: 1.5 GiB by the last step).
   const wanted = `SELECT DISTINCT issuer, lower(serial) AS serial FROM c0 WHERE cert_id LIKE 'issuer-serial:%'`;
-  // The best sighting of each certificate (one with the DER, else the fullest) stands for it;
-  // a window ranks them in one sort, where per-column aggregates cost one state each
-  // (bench/ingest.ts measured the aggregate form as the slowest step of an ingest).
-  return `WITH c0 AS (
-      SELECT cert.*, ${BRONZE_CERT_KEY} AS cert_id,
-             (cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT AS __score
+  // Rank: the DER, a subject, an expiry; then the latest sighting, then the later line (so that
+  // the same input always picks the same row).
+  const rank = `((cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT, coalesce(cert.ts, '-infinity'::DOUBLE), _source_pos)`;
+  const winners = `WITH c0 AS (
+      SELECT ${BRONZE_CERT_KEY} AS cert_id, cert.issuer AS issuer, cert.serial AS serial, cert.ts AS ts, ${rank} AS __rank,
+             struct_pack(f := ${BRONZE_FILE}, r := ${BRONZE_ROW}) AS __at
       FROM (${bronzeSql}) WHERE kind = 'certificate'),
     ${lookup ? `wanted AS (${wanted}),
     known AS (SELECT issuer, serial, min(cert_id) AS cert_id FROM (${known}) k WHERE EXISTS (SELECT 1 FROM wanted w WHERE w.issuer = k.issuer AND w.serial = k.serial) GROUP BY issuer, serial),
     -- Equality keys only in ON, so the join is hashed (with the LIKE there it was a nested loop).
     c1 AS (SELECT c0.* REPLACE (CASE WHEN c0.cert_id LIKE 'issuer-serial:%' THEN coalesce(k.cert_id, c0.cert_id) ELSE c0.cert_id END AS cert_id) FROM c0
-          LEFT JOIN known k ON k.issuer = c0.issuer AND k.serial = lower(c0.serial)),` : 'c1 AS (SELECT * FROM c0),'}
-    c AS (SELECT *, min(ts) OVER w AS __first, max(ts) OVER w AS __last FROM c1 WHERE cert_id IS NOT NULL
-          WINDOW w AS (PARTITION BY cert_id)
-          QUALIFY row_number() OVER (PARTITION BY cert_id ORDER BY __score DESC, ts DESC NULLS LAST) = 1)
-    SELECT c.cert_id, ${cols.join(', ')},
-           ${msToTimestamp('c.__first')} AS first_seen, ${msToTimestamp('c.__last')} AS last_seen,
+          LEFT JOIN known k ON k.issuer = c0.issuer AND k.serial = lower(c0.serial))` : 'c1 AS (SELECT * FROM c0)'}
+    SELECT cert_id, arg_max(__at, __rank) AS __at, min(ts) AS __first, max(ts) AS __last FROM c1 WHERE cert_id IS NOT NULL GROUP BY cert_id`;
+  const rows = (table: string) => `SELECT w.cert_id, ${cols.join(', ')},
+           ${msToTimestamp('w.__first')} AS first_seen, ${msToTimestamp('w.__last')} AS last_seen,
            [${sqlString(source)}] AS sources
-    FROM c`;
+    FROM (${bronzeSql}) b JOIN ${table} w ON b.${BRONZE_FILE} = w.__at.f AND b.${BRONZE_ROW} = w.__at.r`;
+  return { winners, rows };
 }
 
 function withDerived(sql: string): string {
@@ -230,7 +246,20 @@ async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: 
   const lookup = byIssuerSerial.length
     ? { silverSql: (await certs.exists()) ? (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql : undefined }
     : null;
-  const batch = withDerived(certificateBatch(bronzeSql, source, lookup));
+  const { winners, rows } = certificateBatch(bronzeSql, source, lookup);
+  // The winners are a table of their own, so that DuckDB knows their number and hashes them,
+  // not the step's bronze rows: planned as a subquery, the join hashed the wide side and ran out
+  // of 384 MB on a 4M-row step (5 GB plain Zeek log).
+  const table = `__certhunt_winners_${randomUUID().replace(/-/g, '')}`;
+  await certs.conn.run(`CREATE TEMP TABLE ${table} AS ${winners}`);
+  try {
+    return await mergeCertificates(certs, withDerived(rows(table)), txn);
+  } finally {
+    await certs.conn.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+async function mergeCertificates(certs: DeltaTable, batch: string, txn: { appId: string; version: number }): Promise<{ inserted: number; updated: number }> {
   // Merge-on-read: a step writes its own certificates, not the table again (lake/merge.ts).
   if (!(await certs.exists())) {
     await certs.create({ from: `SELECT * FROM (${batch}) LIMIT 0`, ifNotExists: true, configuration: { [ENABLE_DV]: 'true' } });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -85,4 +85,40 @@ test('silver in many small steps (merges between them, hidden rows purged) equal
   assert.ok(history.some((h) => h.commitInfo.operation === 'OPTIMIZE'), 'hidden rows were purged between steps');
   assert.deepEqual(await silverRows(many.lake, 'certificates'), await silverRows(one.lake, 'certificates'), 'the same certificates, first and last seen included');
   assert.deepEqual(await silverRows(many.lake, 'observations'), await silverRows(one.lake, 'observations'), 'the same observations');
+});
+
+test('within a step, the sighting with the DER stands for a certificate, else the fullest, else the latest', async () => {
+  const out = join(dir, 'generated-der');
+  const r = await run('generate', '--certificates', '20', '--observations', '40', '--format', 'zeek-json', '--zeek-certs', '--out', out, '--seed', '5');
+  assert.equal(r.code, 0, r.err);
+  const withDer = JSON.parse(readFileSync(join(out, 'x509.log'), 'utf8').split('\n')[0]!) as Record<string, unknown>;
+  const a = String(withDer.fingerprint);
+  const b = 'b'.repeat(64);
+  const plain = { _path: 'x509', 'certificate.version': 3, 'certificate.serial': '01', 'certificate.issuer': 'CN=Test CA', 'certificate.not_valid_after': 1_900_000_000, 'certificate.key_alg': 'rsaEncryption' };
+  const t0 = 1_790_000_000;
+  const lines = [
+    // A: the log's copy comes later and says otherwise; the DER wins all the same.
+    { ...withDer, ts: t0 },
+    { ...plain, ts: t0 + 500, fingerprint: a, 'certificate.subject': 'CN=the log says otherwise' },
+    // B: without the DER, the latest full sighting; a later one without a subject ranks lower.
+    { ...plain, ts: t0 + 10, fingerprint: b, 'certificate.subject': 'CN=b' },
+    { ...plain, ts: t0 + 90, fingerprint: b, 'certificate.subject': 'CN=b', 'certificate.key_alg': 'id-ecPublicKey' },
+    { ...plain, ts: t0 + 30, fingerprint: b, 'certificate.subject': 'CN=b', 'certificate.key_alg': 'dsaEncryption' },
+    { ...plain, ts: t0 + 900, fingerprint: b, 'certificate.key_alg': 'no-subject' },
+  ];
+  const file = join(dir, 'ranked.json');
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const { lake } = await ingestWith([file], {});
+  const plan = await (await lake.table('silver', 'certificates')).scan();
+  const rows = await queryJson(lake.conn, `SELECT cert_id, subject, key_alg, der IS NOT NULL AS der, epoch(first_seen) AS first, epoch(last_seen) AS last FROM (${plan.sql}) ORDER BY cert_id`);
+  const byId = new Map(rows.map((row) => [row.cert_id, row]));
+  const ra = byId.get(a);
+  assert.ok(ra, 'certificate A in silver');
+  assert.equal(ra.der, true, 'A is the sighting with the DER');
+  assert.equal(ra.subject, withDer['certificate.subject'], 'A has the subject its DER gives');
+  assert.deepEqual([ra.first, ra.last], [t0, t0 + 500], 'A was seen from its first to its last sighting');
+  const rb = byId.get(b);
+  assert.ok(rb, 'certificate B in silver');
+  assert.equal(rb.key_alg, 'id-ecPublicKey', 'B is its latest sighting with a subject');
+  assert.deepEqual([rb.first, rb.last], [t0 + 10, t0 + 900], 'B was seen from its first to its last sighting, the one without a subject included');
 });
