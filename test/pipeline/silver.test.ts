@@ -81,7 +81,7 @@ test('silver in many small steps (merges between them, hidden rows purged) equal
   const history = await (await many.lake.table('silver', 'certificates')).history(1000);
   const merges = history.filter((h) => h.commitInfo.operation === 'MERGE').length;
   assert.ok(merges >= 4, `silver.certificates took many steps (${merges} merges)`);
-  assert.ok(history.some((h) => Number(h.commitInfo.operationMetrics?.numTargetDeletionVectorsAdded) > 0), 'steps hid rows with deletion vectors');
+  assert.ok(history.some((h) => Number((h.commitInfo.operationMetrics as Record<string, string> | undefined)?.numTargetDeletionVectorsAdded) > 0), 'steps hid rows with deletion vectors');
   assert.ok(history.some((h) => h.commitInfo.operation === 'OPTIMIZE'), 'hidden rows were purged between steps');
   assert.deepEqual(await silverRows(many.lake, 'certificates'), await silverRows(one.lake, 'certificates'), 'the same certificates, first and last seen included');
   assert.deepEqual(await silverRows(many.lake, 'observations'), await silverRows(one.lake, 'observations'), 'the same observations');
