@@ -456,11 +456,12 @@ function classifySql(sql: string): string {
   const s = sql.trim();
   if (/^COPY\b/i.test(s)) {
     if (/read_json\(.*certhunt-stage-/s.test(s)) return 'sql: COPY staged NDJSON (read_json) → Parquet';
-    if (/__certhunt_src_/.test(s)) return 'sql: COPY merged rows (sorted) → Parquet';
+    if (/__certhunt_src_/.test(s)) return 'sql: COPY merged rows → Parquet';
     if (/read_json\(/.test(s)) return 'sql: checkpoint write';
     return 'sql: COPY → Parquet';
   }
-  if (/^CREATE TEMP TABLE __certhunt_src_/i.test(s)) return 'sql: merge source → temp table (GROUP BY cert_id, arg_max per column, derived columns)';
+  if (/^CREATE TEMP TABLE __certhunt_winners_/i.test(s)) return 'sql: silver pass 1, each certificate\'s best sighting (GROUP BY cert_id) → temp table';
+  if (/^CREATE TEMP TABLE __certhunt_src_/i.test(s)) return 'sql: merge source → temp table (silver pass 2: the winners\' rows, derived columns)';
   if (/^CREATE TEMP TABLE __certhunt_tgt_/i.test(s)) return 'sql: merge target files → temp table';
   if (/^CREATE OR REPLACE TEMP MACRO/i.test(s)) return 'sql: macro';
   if (/^DROP TABLE/i.test(s)) return 'sql: drop temp';

@@ -15,10 +15,11 @@ import type { BlockRequest, BlockResult } from './read-worker.js';
  * The main thread splits lines (the same splitLines, so positions, caps and line errors are
  * unchanged) and hands blocks of BLOCK_LINES to reader threads (read-worker.ts), which give
  * back the rows' text; blocks are taken back in file order, so every batch, and so every commit
- * a re-run skips, holds the same records as a reading on one thread. Only lines the format
- * calls independent go to threads: at the first that is not (a Zeek TSV header), the in-flight
- * blocks are drained and the rest of the file is read here, from that line on, with the state
- * it would have had (independent lines change none).
+ * a re-run skips, holds the same records as a reading on one thread. Lines that only set how
+ * the next ones read (a Zeek TSV header's directives: the format's `context`) go ahead of every
+ * block after them, so a TSV log is read on threads too. Only lines the format calls independent
+ * go to threads: at the first that is not, or once the context grows past MAX_CONTEXT_LINES, the
+ * in-flight blocks are drained and the rest of the file is read here, after the context lines.
  */
 export const BLOCK_LINES = 2_000;
 /**
@@ -26,6 +27,11 @@ export const BLOCK_LINES = 2_000;
  * (sources/lines.ts), and the blocks in flight are all held at once.
  */
 export const BLOCK_CHARS = 4 * 1024 * 1024;
+/**
+ * Context lines sent with every block. A Zeek header is ~8 and `#separator` starts a new one;
+ * a file that piles up more reads on here.
+ */
+export const MAX_CONTEXT_LINES = 256;
 /** Smaller files are read on the main thread: two threads take ~115 ms to start and load the formats. */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -125,10 +131,12 @@ export async function* readParallel(
   const blockChars = tuning.blockChars ?? BLOCK_CHARS;
   const lines = fileLines(chunks, options);
   const independent = format.independent ?? (() => false);
+  const contextOf = format.context ?? (() => false);
+  let context: LineItem[] = [];
   const inflight: Promise<PreparedBlock>[] = [];
   const send = (block: LineItem[]) => {
     tuning.onBlock?.(block.length);
-    const p = pool.read({ format: format.name, options, source: ctx.source, lines: block });
+    const p = pool.read({ format: format.name, options, source: ctx.source, context, lines: block });
     p.catch(() => undefined); // awaited in order below; not unhandled meanwhile
     inflight.push(p);
   };
@@ -147,6 +155,22 @@ export async function* readParallel(
         break;
       }
       if (r.done) break;
+      const c = contextOf(r.value);
+      if (c) {
+        // The lines before it read with the context before it.
+        if (block.length > 0) {
+          send(block);
+          block = [];
+          chars = 0;
+        }
+        if (c === 'restart') context = [];
+        else if (context.length >= MAX_CONTEXT_LINES) {
+          serialFrom = r.value;
+          break;
+        }
+        context = [...context, r.value];
+        continue;
+      }
       if (!independent(r.value)) {
         serialFrom = r.value;
         break;
@@ -157,15 +181,17 @@ export async function* readParallel(
         send(block);
         block = [];
         chars = 0;
-        while (inflight.length > pool.size * 2) yield await inflight.shift()!;
       }
+      while (inflight.length > pool.size * 2) yield await inflight.shift()!;
     }
     if (block.length > 0) send(block);
     while (inflight.length > 0) yield await inflight.shift()!;
     if (failure) throw failure.error;
     if (serialFrom) {
       const first = serialFrom;
+      const ahead = context;
       const rest = (async function* () {
+        yield* ahead;
         yield first;
         yield* lines;
       })();

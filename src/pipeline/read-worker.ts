@@ -13,6 +13,8 @@ export interface BlockRequest {
   format: string;
   options: FormatOptions;
   source: string;
+  /** Lines read first, for the state they set (a Zeek header); they yield nothing. */
+  context: LineItem[];
   lines: LineItem[];
 }
 
@@ -44,7 +46,7 @@ export async function readBlock(req: BlockRequest): Promise<PreparedBlock> {
   // A row's text is about three times its line (the line again as `raw`, and its fields).
   let bytes = new Uint8Array(input * 3 + 65_536);
   let at = 0;
-  for await (const item of readCompleted(format, each(req.lines), req.options)) {
+  for await (const item of readCompleted(format, each([...req.context, ...req.lines]), req.options)) {
     const { kind, pos: p, text, reasonKey } = prepareItem(item, ctx);
     const most = text.length * 3 + 1;
     if (at + most > bytes.length) {

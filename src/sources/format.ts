@@ -15,11 +15,17 @@ export interface LineFormat {
   /** True when these first lines (up to 20, comments included) are this format. */
   detect(head: string[]): boolean;
   /**
-   * True when this line is read the same wherever it sits in the file: it needs nothing from
-   * the lines before it (a header) and changes nothing for those after it. Such lines may be
-   * read apart, in parallel (src/pipeline/parallel.ts); absent, every line depends on the others.
+   * True when this line is read the same wherever it sits in the file, given the context lines
+   * before it (below): it changes nothing for the lines after it. Such lines may be read apart,
+   * in parallel (src/pipeline/parallel.ts); absent, every line depends on the others.
    */
   independent?(line: LineItem): boolean;
+  /**
+   * Lines that yield nothing and only set how the lines after them read (a Zeek TSV header's
+   * `#` directives): read again ahead of every block read apart. 'restart' for one that resets
+   * all that state (`#separator`), so the lines before it are no longer needed.
+   */
+  context?(line: LineItem): false | 'add' | 'restart';
   /** Records from the lines of one source file; never throws on bad input: yields rejects. */
   read(lines: AsyncIterable<LineItem>, options?: FormatOptions): AsyncGenerator<SourceItem>;
 }

@@ -180,13 +180,20 @@ export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<
 }
 
 /**
- * Lines zeekRows reads without its header state, in its own order of tests: a line error, a
- * blank line, a NUL byte, a JSON object. Directives (`#`) set the state and TSV rows read it.
+ * A header directive, as zeekRows takes it: a `#` line that is not a line error, blank or
+ * holding a NUL (those it rejects or skips first). It yields nothing and sets how the lines
+ * after it read; `#separator` starts a new header.
  */
-export function independentZeekLine(item: LineItem): boolean {
-  if (!('text' in item)) return true;
+export function zeekContextLine(item: LineItem): false | 'add' | 'restart' {
+  if (!('text' in item)) return false;
   const { text } = item;
-  return text.trim() === '' || text.includes('\0') || text.trimStart().startsWith('{');
+  if (!text.startsWith('#') || text.trim() === '' || text.includes('\0')) return false;
+  return text.startsWith('#separator') ? 'restart' : 'add';
+}
+
+/** Every line but a directive reads the same given the directives before it: rows, JSON, errors. */
+export function independentZeekLine(item: LineItem): boolean {
+  return zeekContextLine(item) === false;
 }
 
 /** Zeek log type of a file head, from `#path`/`#fields` (TSV) or the keys/`_path` of the first JSON object. */

@@ -1,7 +1,7 @@
 import { commonName, sameDn } from './dn.js';
 import type { LineFormat } from './format.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
-import { independentZeekLine, zeekHead, zeekRows, type ZeekFields, type ZeekRow } from './zeek-log.js';
+import { independentZeekLine, zeekContextLine, zeekHead, zeekRows, type ZeekFields, type ZeekRow } from './zeek-log.js';
 import {
   FieldError, UNKNOWN_TS, derDigests, digestKind, emptyObservation, hexDigest, reject, type ReadSummary,
 } from './values.js';
@@ -26,6 +26,7 @@ function zeekFormat(name: string, path: string, detect: (fields: Set<string>) =>
   return {
     name,
     independent: independentZeekLine,
+    context: zeekContextLine,
     detect(head) {
       const h = zeekHead(head);
       if (!h) return false;

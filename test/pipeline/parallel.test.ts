@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { queryJson } from '../../src/lake/parquet.js';
 import { ingest, type IngestOptions } from '../../src/pipeline/ingest.js';
-import { ReaderPool, ReaderThreadError } from '../../src/pipeline/parallel.js';
+import { MAX_CONTEXT_LINES, ReaderPool, ReaderThreadError } from '../../src/pipeline/parallel.js';
 import { Lake } from '../../src/pipeline/lake.js';
 import { sourceReader } from '../../src/sources/index.js';
 import { listLocations } from '../../src/sources/input.js';
@@ -102,12 +102,45 @@ test('Zeek JSON logs (brimdata) land the same on reader threads as on one', { sk
   assert.ok(report.silver.certificates.inserted >= 348, `silver has the fixture's certificates (${report.silver.certificates.inserted})`);
 });
 
-test('Zeek TSV logs: their headers keep them on one thread, with the same result', { skip: noShared }, async () => {
-  const { threaded } = await sameAsOneThread(['zeek-default_x509.log.gz', 'zeek-default_ssl.log.gz'].map((f) => join(brim, f)));
-  assert.equal(threaded, 0, 'a TSV log starts with its header: all of it on one thread');
+test('Zeek TSV logs (brimdata) land the same on reader threads, each block read after its header', { skip: noShared }, async () => {
+  const files = ['zeek-default_x509.log.gz', 'zeek-default_ssl.log.gz', 'zeek-default_known_certs.log.gz'].map((f) => join(brim, f));
+  const { report, threaded } = await sameAsOneThread(files, { batchSize: 2000 });
+  const rowLines = files.reduce((n, f) => n + gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, 0);
+  assert.equal(threaded, rowLines, 'every row read on threads, the directives with each block');
+  assert.ok(report.silver.certificates.inserted >= 348, `silver has the fixture's certificates (${report.silver.certificates.inserted})`);
 });
 
-test('a log of JSON lines, bad lines and then a TSV header block: threads up to the header, one thread after it', async () => {
+test('concatenated TSV logs whose headers differ, and a header of too many directives', async () => {
+  const header = (fields: string[], sep = '\t') => [
+    `#separator ${sep === '\t' ? '\\x09' : sep}`, `#set_separator${sep},`, `#empty_field${sep}(empty)`, `#unset_field${sep}-`, `#path${sep}x509`,
+    `#fields${sep}${fields.join(sep)}`, `#types${sep}${fields.map(() => 'string').join(sep)}`,
+  ];
+  const fp = (i: number) => (i % 256).toString(16).padStart(2, '0').repeat(32);
+  const a = ['ts', 'fingerprint', 'certificate.subject', 'certificate.issuer', 'san.dns'];
+  const b = ['fingerprint', 'ts', 'san.dns', 'certificate.issuer', 'certificate.subject']; // another order
+  const lines = [
+    ...header(a),
+    // 10 rows: blocks of 3 leave one pending when the next header comes.
+    ...Array.from({ length: 10 }, (_, i) => [`${1_700_000_000 + i}.5`, fp(i), `CN=a${i}`, 'CN=CA', `a${i}.example,www.a${i}.example`].join('\t')),
+    '#close\t2026-01-01-00-00-00',
+    ...header(b, '|'),
+    ...Array.from({ length: 8 }, (_, i) => [fp(100 + i), `${1_700_100_000 + i}`, `(empty)`, 'CN=CA', `CN=b${i}`].join('|')),
+    // Comments pile up without a new #separator: past MAX_CONTEXT_LINES the rest reads on one thread.
+    ...Array.from({ length: MAX_CONTEXT_LINES }, (_, i) => `#comment ${i}`),
+    ...Array.from({ length: 5 }, (_, i) => [fp(200 + i), `${1_700_200_000 + i}`, '-', 'CN=CA', `CN=c${i}`].join('|')),
+  ];
+  const file = join(dir, 'concatenated-x509.log');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const { report, threaded, lake } = await sameAsOneThread([file], { batchSize: 5 });
+  assert.equal(report.files[0]!.certificates, 23, 'every row of the three parts');
+  assert.equal(report.files[0]!.rejects, 0, 'no row misread under the wrong header');
+  assert.equal(threaded, 18, 'the rows of both headers on threads; those after the pile of comments on one');
+  const plan = await (await lake.table('silver', 'certificates')).scan();
+  const b3 = await queryJson(lake.conn, `SELECT subject, subject_alternative_names AS sans FROM (${plan.sql}) WHERE sha256 = '${fp(103)}'`);
+  assert.deepEqual(b3, [{ subject: 'CN=b3', sans: [] }], 'the second header\'s field order and (empty) applied');
+});
+
+test('a log of JSON lines, bad lines and then a TSV header block: all on threads, the header read ahead of the blocks after it', async () => {
   const json = (i: number) => JSON.stringify({
     ts: 1_700_000_000 + i, fingerprint: (i.toString(16).padStart(2, '0')).repeat(32), 'certificate.version': 3, 'certificate.serial': `0${i}`,
     'certificate.subject': `CN=host${i}.example.com,O=Ex\\, Inc.`, 'certificate.issuer': 'CN=Example CA,O=Example,C=US',
@@ -126,14 +159,14 @@ test('a log of JSON lines, bad lines and then a TSV header block: threads up to 
     '#fields\tts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer',
     '#types\ttime\tstring\tcount\tstring\tstring\tstring',
     `1700000100.0\t${'ab'.repeat(32)}\t3\t0a\tCN=tsv.example.com\tCN=Example CA,O=Example,C=US`,
-    json(40), // JSON after the header: read on one thread now, the same either way
+    json(40), // JSON after the header reads as JSON all the same
     `1700000101.0\t${'cd'.repeat(32)}\t3\t0b\tCN=tsv2.example.com`, // short row
   ];
   const text = Buffer.concat(lines.map((l, i) => Buffer.concat([i === 15 ? Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) : Buffer.from(l, 'utf8'), Buffer.from('\n')])));
   const file = join(dir, 'mixed-x509.log');
   writeFileSync(file, text);
   const { report, lake, threaded } = await sameAsOneThread([file], { batchSize: 4 }, 4096);
-  assert.equal(threaded, 23, 'the 23 lines before the header read on threads');
+  assert.equal(threaded, 26, 'the 23 lines before the header and the 3 after it read on threads');
   const f = report.files[0]!;
   assert.equal(f.certificates, 19, 'JSON and TSV certificates');
   assert.equal(f.rejects, 6, 'mapper, parser, over-long, NUL, invalid UTF-8 and short-row rejects');
@@ -190,11 +223,11 @@ test('a reader thread that fails is an error of its own kind, not a broken input
   const pool = new ReaderPool(1);
   try {
     const line = { text: '{}', pos: 1, byteOffset: 0 };
-    await assert.rejects(pool.read({ format: 'no-such-format', options: {}, source: 'x', lines: [line] }), (e: unknown) => e instanceof ReaderThreadError && /unknown format no-such-format/.test(e.message));
-    const ok = await pool.read({ format: 'suricata_tls', options: {}, source: 'x', lines: [line] });
+    await assert.rejects(pool.read({ format: 'no-such-format', options: {}, source: 'x', context: [], lines: [line] }), (e: unknown) => e instanceof ReaderThreadError && /unknown format no-such-format/.test(e.message));
+    const ok = await pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], lines: [line] });
     assert.equal(ok.kinds.length, 0, 'the thread goes on after a failed block (an object with no event_type is skipped)');
   } finally {
     await pool.close();
   }
-  await assert.rejects(pool.read({ format: 'suricata_tls', options: {}, source: 'x', lines: [] }), ReaderThreadError, 'closed');
+  await assert.rejects(pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], lines: [] }), ReaderThreadError, 'closed');
 });
