@@ -191,8 +191,8 @@ const BRONZE_ROW = '__bronze_row';
  * where the row is) to find each certificate's winner and its first and last sighting; the
  * second reads the winners' whole rows by where they are. Ranking whole rows in one window
  * sorted them all, wide as they are: 4.4 s of a 5.3 s silver on the 1M-record log of
- * bench/ingest.ts, against 1.1 s this way; an aggregate holding whole rows (arg_max of the row)
- * ran out of memory.
+ * bench/ingest.ts, which takes 3.5 s this way; an aggregate holding whole rows (arg_max of the
+ * row) ran out of memory.
  *
  * `bronzeSql` must tag rows with BRONZE_FILE and BRONZE_ROW (DeltaTable.scan's fileColumn and
  * rowColumn). `lookup` is null when the batch has no row known by issuer and serial alone: the
@@ -211,8 +211,9 @@ function certificateBatch(bronzeSql: string, source: string, lookup: { silverSql
   // known by issuer and serial alone, instead of grouping all of silver, which grew an ingest's
   // memory with the size of silver (bench/ingest.ts, 5 GB: 1.5 GiB by the last step).
   const wanted = `SELECT DISTINCT issuer, lower(serial) AS serial FROM c0 WHERE cert_id LIKE 'issuer-serial:%'`;
-  // Rank: the DER, a subject, an expiry; then the latest sighting, then the later line (so that
-  // the same input always picks the same row).
+  // Rank: the DER, a subject, an expiry; then the latest sighting, then the later line, so that
+  // ties within a file break the same way every run (only sightings from two files at the same
+  // time and line can still tie).
   const rank = `((cert.der IS NOT NULL)::INT * 100 + (cert.subject IS NOT NULL)::INT * 10 + (cert.not_valid_after IS NOT NULL)::INT, coalesce(cert.ts, '-infinity'::DOUBLE), _source_pos)`;
   const winners = `WITH c0 AS (
       SELECT ${BRONZE_CERT_KEY} AS cert_id, cert.issuer AS issuer, cert.serial AS serial, cert.ts AS ts, ${rank} AS __rank,
