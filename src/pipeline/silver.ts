@@ -46,12 +46,14 @@ const CERT_COLUMNS = CERT_FIELDS.filter(([n]) => !['ts', 'host_cert', 'client_ce
  */
 export const SILVER_STEP_ROWS = 4_000_000;
 /**
- * Bronze bytes per step when rows are wide. Rows carrying the DER (Zeek's log-certs-base64,
- * eve's `certificate`) are ~3 kB each: a 1M-row step of them sorted ~470k certificates of 1.6 kB
- * and ran out of DuckDB's 448 MB (bench/ingest.ts, ingest-memory). With such rows a bronze commit
- * (ingest.ts, DEFAULT_BATCH_CHARS) is one step.
+ * Bronze bytes per step when rows are wide (rows carrying the DER: Zeek's log-certs-base64, eve's
+ * `certificate`, ~3 kB each). Larger steps are faster and leaner with them too, since the
+ * two-pass batch no longer sorts their rows (a 1M-row step of them once ran out of DuckDB's
+ * 448 MB doing so): silver alone on the bronze of 1 GB of Zeek log with DER (430k lines; scratch,
+ * 384 MB) took 34 s and peaked at 763 MiB in 128 MB steps, 20 s / 672 MiB in 512 MB steps,
+ * 10 s / 597 MiB in one step of 1.2 GB.
  */
-export const SILVER_STEP_BYTES = 128 * 1024 * 1024;
+export const SILVER_STEP_BYTES = 1024 * 1024 * 1024;
 /** Bronze bytes per row past which rows are wide: Zeek's default x509 rows are ~370 B. */
 export const WIDE_ROW_BYTES = 1024;
 
