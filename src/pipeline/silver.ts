@@ -52,7 +52,7 @@ export const SILVER_STEP_ROWS = 4_000_000;
  * 448 MB doing so): silver alone on the bronze of 1 GB of Zeek log with DER (430k lines; scratch,
  * 384 MB) took 34 s and peaked at 763 MiB in 128 MB steps, 20 s / 672 MiB in 512 MB steps,
  * 10 s / 597 MiB in one step of 1.2 GB. A whole ingest of 5 GB with DER (bench/ingest.ts,
- * ingest-memory): 348 s / 904 MiB in 128 MB steps, 208 s / 835 MiB in these.
+ * ingest-memory): 348 s / 904 MiB in 128 MB steps, 208–217 s / 835–861 MiB in these.
  */
 export const SILVER_STEP_BYTES = 1024 * 1024 * 1024;
 /** Bronze bytes per row past which rows are wide: Zeek's default x509 rows are ~370 B. */
