@@ -16,7 +16,7 @@ exports (CSV or JSON lines), plain or .gz/.zip, found by content. Lands every re
 (with lineage) and refreshes silver certificates and observations. Re-ingesting a file adds
 nothing; a log that grew is read from where the last run stopped. Bad records go to
 bronze.rejects and the run goes on. --format json prints a machine-readable summary.
---readers N reads JSON-line logs on N threads (default: the cores, at most 4; 0: one thread).
+--readers N reads Zeek (TSV or JSON) and eve logs on N threads (default: the cores, at most 4; 0: one thread).
 Input formats: ${'FORMATS'}`;
 
 export async function ingestCommand(args: string[], effects: Effects, engines: Engine[]): Promise<number> {
