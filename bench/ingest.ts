@@ -51,6 +51,7 @@ let INGEST_MEMORY_LIMIT = '';
 let ingest!: typeof IngestMod.ingest;
 let Lake!: typeof LakeMod.Lake;
 let BronzeBatch!: typeof BronzeMod.BronzeBatch;
+let prepareItem!: typeof BronzeMod.prepareItem;
 let Stage!: typeof StageMod.Stage;
 let DeltaTable!: typeof TableMod.DeltaTable;
 let sqlString!: typeof SchemaMod.sqlString;
@@ -78,7 +79,7 @@ async function prepare(o: BenchOptions): Promise<void> {
   ({ openEngine, INGEST_MEMORY_LIMIT } = await load<typeof EngineMod>('engine/duckdb.js'));
   ({ ingest } = await load<typeof IngestMod>('pipeline/ingest.js'));
   ({ Lake } = await load<typeof LakeMod>('pipeline/lake.js'));
-  ({ BronzeBatch } = await load<typeof BronzeMod>('pipeline/bronze.js'));
+  ({ BronzeBatch, prepareItem } = await load<typeof BronzeMod>('pipeline/bronze.js'));
   ({ Stage } = await load<typeof StageMod>('pipeline/stage.js'));
   ({ DeltaTable } = await load<typeof TableMod>('lake/table.js'));
   ({ sqlString } = await load<typeof SchemaMod>('lake/schema.js'));
@@ -577,6 +578,7 @@ async function ladder(o: BenchOptions, file: string, records: number): Promise<s
   // What ingest reads through: the format's records, then completeCertificate (name parts, DER).
   const source = await sourceReader().detect(input);
   if (!source) throw new Error('format not detected');
+  const ctx = { source: file, format: source.name };
   const hashed = async function* (chunks: AsyncIterable<Uint8Array>) {
     // What ingest's CountingHash does to every chunk.
     const h = createHash('sha256');
@@ -639,14 +641,13 @@ async function ladder(o: BenchOptions, file: string, records: number): Promise<s
       },
     },
     {
-      name: '+ bronze row JSON.stringify (raw re-stringified, as BronzeBatch.add)',
+      name: '+ bronze row text (prepareItem, as the reader threads make it)',
       run: async () => {
         let n = 0;
         let bytes = 0;
         for await (const r of source.read(hashed(input.open()))) {
           if (r.kind !== 'certificate') continue;
-          const row = { _source: file, _source_pos: r.pos, kind: 'certificate', raw: JSON.stringify(r.raw), cert: r.cert, obs: null };
-          bytes += JSON.stringify(row).length + 1;
+          bytes += prepareItem(r, ctx).text.length + 1;
           n++;
         }
         stagedChars = bytes;
@@ -654,14 +655,14 @@ async function ladder(o: BenchOptions, file: string, records: number): Promise<s
       },
     },
     {
-      name: '+ Stage.write (NDJSON to disk, backpressure)',
+      name: '+ Stage.writeText (NDJSON to disk, backpressure)',
       run: async () => {
         let n = 0;
         const stage = new Stage(o.workDir);
         try {
           for await (const r of source.read(hashed(input.open()))) {
             if (r.kind !== 'certificate') continue;
-            await stage.write({ _source: file, _source_pos: r.pos, kind: 'certificate', raw: JSON.stringify(r.raw), cert: r.cert, obs: null });
+            await stage.writeText(prepareItem(r, ctx).text);
             n++;
           }
           await stage.close();
@@ -685,7 +686,7 @@ async function ladder(o: BenchOptions, file: string, records: number): Promise<s
     lines.push(`  ${s.name.padEnd(70)} ${fmtS(ms).padStart(9)}  (+${fmtS(Math.max(0, ms - prev))}, ${(records / ms).toFixed(0)}k rec/s)`);
     prev = ms;
   }
-  // What raw as the line itself (no re-stringify) would cost instead.
+  // The rows' text without mapping or completion (raw is the line itself, as in bronze).
   {
     const t = performance.now();
     let n = 0;

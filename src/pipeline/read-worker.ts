@@ -20,8 +20,8 @@ export interface BlockRequest {
 
 export type BlockResult = { id: number; block: PreparedBlock } | { id: number; error: string };
 
-async function* each<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
+async function* each<T>(...lists: T[][]): AsyncGenerator<T> {
+  for (const items of lists) yield* items;
 }
 
 const encoder = new TextEncoder();
@@ -46,7 +46,7 @@ export async function readBlock(req: BlockRequest): Promise<PreparedBlock> {
   // A row's text is about three times its line (the line again as `raw`, and its fields).
   let bytes = new Uint8Array(input * 3 + 65_536);
   let at = 0;
-  for await (const item of readCompleted(format, each([...req.context, ...req.lines]), req.options)) {
+  for await (const item of readCompleted(format, each(req.context, req.lines), req.options)) {
     const { kind, pos: p, text, reasonKey } = prepareItem(item, ctx);
     const most = text.length * 3 + 1;
     if (at + most > bytes.length) {

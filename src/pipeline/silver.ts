@@ -95,7 +95,7 @@ export interface SilverResult {
 }
 
 export async function refreshSilver(lake: Lake, bronzeTables: string[], steps: Partial<StepLimits> = {}): Promise<SilverResult> {
-  const limits = { ...stepLimits(), ...steps };
+  const limits: StepLimits = { rows: SILVER_STEP_ROWS, bytes: SILVER_STEP_BYTES, wideRowBytes: WIDE_ROW_BYTES, purgeShare: PURGE_DELETED_SHARE, ...steps };
   const result: SilverResult = { certificates: { inserted: 0, updated: 0 }, observations: 0, consumed: [] };
   const certs = await lake.table('silver', 'certificates');
   const obs = await lake.table('silver', 'observations');
@@ -160,10 +160,6 @@ async function fuidIndex(lake: Lake, certs: DeltaTable): Promise<string | undefi
  * as much as a time one. Purging once a quarter is stale keeps the rewrite amortised.
  */
 export const PURGE_DELETED_SHARE = 0.25;
-
-function stepLimits(): StepLimits {
-  return { rows: SILVER_STEP_ROWS, bytes: SILVER_STEP_BYTES, wideRowBytes: WIDE_ROW_BYTES, purgeShare: PURGE_DELETED_SHARE };
-}
 
 async function purgeDeleted(certs: DeltaTable, share: number): Promise<void> {
   let rows = 0;

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { openEngine, type Engine } from '../../src/engine/duckdb.js';
 import { queryJson } from '../../src/lake/parquet.js';
-import { ingest, type IngestOptions } from '../../src/pipeline/ingest.js';
+import type { IngestOptions, IngestReport } from '../../src/pipeline/ingest.js';
 import { MAX_CONTEXT_LINES, ReaderPool, ReaderThreadError } from '../../src/pipeline/parallel.js';
-import { Lake } from '../../src/pipeline/lake.js';
-import { sourceReader } from '../../src/sources/index.js';
-import { listLocations } from '../../src/sources/input.js';
+import type { Lake } from '../../src/pipeline/lake.js';
 import { run } from '../helpers/cli.js';
+import { testLakes } from '../helpers/lakes.js';
 
 /**
  * Reading on reader threads (src/pipeline/parallel.ts) must land what reading on the main
@@ -22,25 +19,8 @@ import { run } from '../helpers/cli.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const brim = join(root, '..', 'shared', 'fixtures', 'zeek-logs', 'brimdata');
 const noShared = existsSync(brim) ? false : '../shared/fixtures not found';
-let dir: string;
-let engine: Engine;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'certhunt-parallel-'));
-  engine = await openEngine();
-});
-after(() => {
-  engine.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-let n = 0;
-
-async function ingestWith(files: string[], options: IngestOptions, maxLineBytes?: number): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>> }> {
-  const lake = new Lake(join(dir, `lake${n++}`), engine.conn);
-  const inputs = await listLocations(files);
-  const reader = sourceReader(maxLineBytes ? { maxLineBytes } : {});
-  const report = await ingest(lake, (async function* () { yield* inputs; })(), reader, { clock: () => 1_700_000_000_000, ...options });
-  return { lake, report };
-}
+const lakes = testLakes('parallel');
+const { ingestWith } = lakes;
 
 /** Every row of a lake table but its run's id and time, in a stable order (a line of eve gives several certificates). */
 async function rows(lake: Lake, layer: 'bronze' | 'silver', name: string): Promise<unknown[]> {
@@ -63,7 +43,7 @@ function commits(lake: Lake, layer: 'bronze' | 'silver', name: string): string[]
   });
 }
 
-async function sameAsOneThread(files: string[], extra: IngestOptions = {}, maxLineBytes?: number): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>>; threaded: number }> {
+async function sameAsOneThread(files: string[], extra: IngestOptions = {}, maxLineBytes?: number): Promise<{ lake: Lake; report: IngestReport; threaded: number }> {
   // Progress as a TTY would show it: every 10,000 records, whichever way they were read.
   const progress = { serial: [] as number[], parallel: [] as number[] };
   const serial = await ingestWith(files, { ...extra, readers: { threads: 0 }, onProgress: (p) => progress.serial.push(Math.floor(p.records / 10_000)) }, maxLineBytes);
@@ -129,7 +109,7 @@ test('concatenated TSV logs whose headers differ, and a header of too many direc
     ...Array.from({ length: MAX_CONTEXT_LINES }, (_, i) => `#comment ${i}`),
     ...Array.from({ length: 5 }, (_, i) => [fp(200 + i), `${1_700_200_000 + i}`, '-', 'CN=CA', `CN=c${i}`].join('|')),
   ];
-  const file = join(dir, 'concatenated-x509.log');
+  const file = join(lakes.dir, 'concatenated-x509.log');
   writeFileSync(file, lines.join('\n') + '\n');
   const { report, threaded, lake } = await sameAsOneThread([file], { batchSize: 5 });
   assert.equal(report.files[0]!.certificates, 23, 'every row of the three parts');
@@ -163,7 +143,7 @@ test('a log of JSON lines, bad lines and then a TSV header block: all on threads
     `1700000101.0\t${'cd'.repeat(32)}\t3\t0b\tCN=tsv2.example.com`, // short row
   ];
   const text = Buffer.concat(lines.map((l, i) => Buffer.concat([i === 15 ? Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) : Buffer.from(l, 'utf8'), Buffer.from('\n')])));
-  const file = join(dir, 'mixed-x509.log');
+  const file = join(lakes.dir, 'mixed-x509.log');
   writeFileSync(file, text);
   const { report, lake, threaded } = await sameAsOneThread([file], { batchSize: 4 }, 4096);
   assert.equal(threaded, 26, 'the 23 lines before the header and the 3 after it read on threads');
@@ -177,7 +157,7 @@ test('a log of JSON lines, bad lines and then a TSV header block: all on threads
 test('a truncated gzip read on threads keeps what came before the break, like one thread', async () => {
   const body = Array.from({ length: 400 }, (_, i) => JSON.stringify({ ts: 1_700_000_000 + i, fingerprint: (i % 256).toString(16).padStart(2, '0').repeat(32), 'certificate.subject': `CN=h${i}` })).join('\n') + '\n';
   const gz = gzipSync(Buffer.from(body));
-  const file = join(dir, 'cut-x509.json.gz');
+  const file = join(lakes.dir, 'cut-x509.json.gz');
   writeFileSync(file, gz.subarray(0, Math.floor(gz.length * 0.6)));
   const { report, threaded } = await sameAsOneThread([file]);
   const f = report.files[0]!;
@@ -187,7 +167,7 @@ test('a truncated gzip read on threads keeps what came before the break, like on
 });
 
 test('Suricata eve.json lands the same on reader threads as on one', async () => {
-  const out = join(dir, 'gen');
+  const out = join(lakes.dir, 'gen');
   const r = await run('generate', '--certificates', '300', '--observations', '2000', '--format', 'eve', '--out', out, '--seed', '3');
   assert.equal(r.code, 0, r.err);
   const eve = join(out, 'eve.json');
@@ -200,11 +180,11 @@ test('Suricata eve.json lands the same on reader threads as on one', async () =>
 test('a log that grew: the second run reads only its new lines, on threads as on one', async () => {
   const line = (i: number) => JSON.stringify({ ts: 1_700_000_000 + i, fingerprint: (i % 256).toString(16).padStart(2, '0').repeat(32), 'certificate.subject': `CN=g${i}` });
   const grown = async (threads: number) => {
-    const file = join(dir, `grown-${threads}-x509.log`);
+    const file = join(lakes.dir, `grown-${threads}-x509.log`);
     writeFileSync(file, Array.from({ length: 25 }, (_, i) => line(i)).join('\n') + '\n');
-    const lake = new Lake(join(dir, `lake${n++}`), engine.conn);
+    const lake = lakes.newLake();
     const readers = { threads, blockLines: 4, minBytes: 0 };
-    const once = async () => ingest(lake, (async function* () { yield* await listLocations([file]); })(), sourceReader(), { clock: () => 1_700_000_000_000, readers, batchSize: 6 });
+    const once = async () => lakes.ingestInto(lake, [file], { readers, batchSize: 6 });
     await once();
     writeFileSync(file, Array.from({ length: 40 }, (_, i) => line(i)).join('\n') + '\n');
     const second = await once();

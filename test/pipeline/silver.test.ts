@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { test } from 'node:test';
 import { queryJson } from '../../src/lake/parquet.js';
-import { ingest, type IngestOptions } from '../../src/pipeline/ingest.js';
-import { Lake } from '../../src/pipeline/lake.js';
+import type { IngestOptions } from '../../src/pipeline/ingest.js';
+import type { Lake } from '../../src/pipeline/lake.js';
 import { silverSteps } from '../../src/pipeline/silver.js';
-import { sourceReader } from '../../src/sources/index.js';
-import { listLocations } from '../../src/sources/input.js';
 import { run } from '../helpers/cli.js';
-
+import { testLakes } from '../helpers/lakes.js';
 
 type Added = Parameters<typeof silverSteps>[0];
 
@@ -43,24 +39,9 @@ test('silver steps: narrow rows group up to the row limit, wide ones (the DER) b
   assert.deepEqual(versions(added([]), limits), [], 'nothing new, no step');
 });
 
-let dir: string;
-let engine: Engine;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'certhunt-silver-'));
-  engine = await openEngine();
-});
-after(() => {
-  engine.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-let n = 0;
-
-async function ingestWith(files: string[], options: IngestOptions): Promise<{ lake: Lake; report: Awaited<ReturnType<typeof ingest>> }> {
-  const lake = new Lake(join(dir, `lake${n++}`), engine.conn);
-  const inputs = await listLocations(files);
-  const report = await ingest(lake, (async function* () { yield* inputs; })(), sourceReader(), { clock: () => 1_700_000_000_000, readers: { threads: 0 }, ...options });
-  return { lake, report };
-}
+const lakes = testLakes('silver');
+// Logs here are small: read on the main thread as ingest would, without starting reader threads.
+const ingestWith = (files: string[], options: IngestOptions) => lakes.ingestWith(files, { readers: { threads: 0 }, ...options });
 
 async function silverRows(lake: Lake, name: string): Promise<unknown[]> {
   const plan = await (await lake.table('silver', name)).scan();
@@ -69,7 +50,7 @@ async function silverRows(lake: Lake, name: string): Promise<unknown[]> {
 
 test('silver in many small steps (merges between them, hidden rows purged) equals silver in one', async () => {
   // A generated log relogs certificates on later days, so later steps see them again, later.
-  const out = join(dir, 'generated');
+  const out = join(lakes.dir, 'generated');
   const r = await run('generate', '--certificates', '300', '--observations', '3000', '--format', 'zeek-json', '--out', out, '--seed', '3');
   assert.equal(r.code, 0, r.err);
   const files = [join(out, 'x509.log'), join(out, 'ssl.log')];
@@ -88,7 +69,7 @@ test('silver in many small steps (merges between them, hidden rows purged) equal
 });
 
 test('within a step, the sighting with the DER stands for a certificate, else the fullest, else the latest', async () => {
-  const out = join(dir, 'generated-der');
+  const out = join(lakes.dir, 'generated-der');
   const r = await run('generate', '--certificates', '20', '--observations', '40', '--format', 'zeek-json', '--zeek-certs', '--out', out, '--seed', '5');
   assert.equal(r.code, 0, r.err);
   const withDer = JSON.parse(readFileSync(join(out, 'x509.log'), 'utf8').split('\n')[0]!) as Record<string, unknown>;
@@ -106,7 +87,7 @@ test('within a step, the sighting with the DER stands for a certificate, else th
     { ...plain, ts: t0 + 30, fingerprint: b, 'certificate.subject': 'CN=b', 'certificate.key_alg': 'dsaEncryption' },
     { ...plain, ts: t0 + 900, fingerprint: b, 'certificate.key_alg': 'no-subject' },
   ];
-  const file = join(dir, 'ranked.json');
+  const file = join(lakes.dir, 'ranked.json');
   writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   const { lake } = await ingestWith([file], {});
   const plan = await (await lake.table('silver', 'certificates')).scan();
