@@ -1,4 +1,4 @@
-import type { LineItem } from './format.js';
+import type { Lines } from './format.js';
 import type { SourceItem } from './record.js';
 import { lineOf, reject } from './values.js';
 
@@ -31,7 +31,7 @@ export function splitCsv(text: string): string[] | null {
   return fields;
 }
 
-export async function* csvRecords(lines: AsyncIterable<LineItem>): AsyncGenerator<CsvRecord | SourceItem> {
+export async function* csvRecords(lines: Lines): AsyncGenerator<CsvRecord | SourceItem> {
   let pending: { pos: number; text: string } | null = null;
   for await (const item of lines) {
     const line = lineOf(item);

@@ -9,6 +9,9 @@ export type LineItem =
   | { text: string; pos: number; byteOffset: number }
   | { error: string; pos: number; byteOffset: number; excerpt: string };
 
+/** A file's lines as streamed, or a reader thread's block in memory (sync: no promise per line). */
+export type Lines = AsyncIterable<LineItem> | Iterable<LineItem>;
+
 export interface LineFormat {
   /** Stable name: also the bronze table it lands in (e.g. zeek_x509, zeek_ssl, suricata_tls). */
   readonly name: string;
@@ -27,7 +30,7 @@ export interface LineFormat {
    */
   context?(line: LineItem): false | 'add' | 'restart';
   /** Records from the lines of one source file; never throws on bad input: yields rejects. */
-  read(lines: AsyncIterable<LineItem>, options?: FormatOptions): AsyncGenerator<SourceItem>;
+  read(lines: Lines, options?: FormatOptions): AsyncGenerator<SourceItem>;
 }
 
 export interface FormatOptions {

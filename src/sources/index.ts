@@ -1,5 +1,5 @@
 import { CERTFILE, completeCertificate, looksLikeCertificateFile, readCertificateFile } from './certfile.js';
-import type { FormatOptions, LineFormat, LineItem } from './format.js';
+import type { FormatOptions, LineFormat, LineItem, Lines } from './format.js';
 import { splitLines } from './lines.js';
 import type { SourceItem } from './record.js';
 import { looksLikeCapture, PCAP, readCapture } from './pcap.js';
@@ -83,8 +83,12 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
  * full (when logged) and their name parts. The same whether the lines are a whole file or a
  * reader thread's block (pipeline/read-worker.ts).
  */
-export async function* readCompleted(format: LineFormat, lines: AsyncIterable<LineItem>, options: FormatOptions = {}): AsyncGenerator<SourceItem> {
-  for await (const item of format.read(lines, options)) {
-    yield item.kind === 'certificate' ? { ...item, cert: completeCertificate(item.cert) } : item;
-  }
+export async function* readCompleted(format: LineFormat, lines: Lines, options: FormatOptions = {}): AsyncGenerator<SourceItem> {
+  for await (const item of format.read(lines, options)) yield completed(item);
+}
+
+/** An item as readCompleted gives it (a reader thread completes in place, without a generator). */
+export function completed(item: SourceItem): SourceItem {
+  if (item.kind === 'certificate') item.cert = completeCertificate(item.cert);
+  return item;
 }

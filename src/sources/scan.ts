@@ -1,6 +1,6 @@
 import { csvRecords } from './csv.js';
 import { commonName, dnFromOneLine, isOneLineDn, sameDn } from './dn.js';
-import type { FormatOptions, LineFormat, LineItem } from './format.js';
+import type { FormatOptions, LineFormat, LineItem, Lines } from './format.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
 import {
   FieldError, UNKNOWN_TS, contentLines, derDigests, emptyObservation, hexDigest, intValue, lineOf, parseObject,
@@ -122,9 +122,11 @@ function guarded(pos: number, textOf: string, fn: () => SourceItem[]): SourceIte
 }
 
 /** JSON lines when one of the first 20 content lines starts with `{` (bad lines aside), else CSV. */
-async function* readExport(lines: AsyncIterable<LineItem>, options?: FormatOptions): AsyncGenerator<SourceItem> {
+async function* readExport(lines: Lines, options?: FormatOptions): AsyncGenerator<SourceItem> {
   const map = { ...DEFAULT_SCAN_MAP, ...options?.map };
-  const it = lines[Symbol.asyncIterator]();
+  const it = (async function* () {
+    yield* lines;
+  })();
   const buffered: LineItem[] = [];
   let json = false;
   for (let seen = 0; !json && seen < 20; ) {

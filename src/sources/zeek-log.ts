@@ -1,4 +1,4 @@
-import type { LineItem } from './format.js';
+import type { LineItem, Lines } from './format.js';
 import type { SourceItem } from './record.js';
 import { FieldError, intValue, lineOf, parseObject, reject, timeValue } from './values.js';
 
@@ -129,7 +129,7 @@ function directive(text: string, h: Header): [string, string] {
 }
 
 /** Rows of a Zeek log in TSV or JSON (decided line by line), and rejects for what cannot be read. */
-export async function* zeekRows(lines: AsyncIterable<LineItem>): AsyncGenerator<ZeekRow | SourceItem> {
+export async function* zeekRows(lines: Lines): AsyncGenerator<ZeekRow | SourceItem> {
   let h = freshHeader();
   for await (const item of lines) {
     const line = lineOf(item);
