@@ -57,6 +57,23 @@ export function epochSecondsToMs(text: string): number | null {
   return msFrom(m[1] === '-', Number(whole) * 1000, frac);
 }
 
+/**
+ * epochSecondsToMs(String(seconds)) without the text, for the times a JSON parse gives: that was
+ * 5% of a reader thread's time. Below 2^33 s (year 2242) a double's spacing is under 1 µs, so
+ * when rounding to whole µs gives the number back, its shortest decimal has at most six
+ * fraction digits and they are exactly `us`'s: the digits' result is rebuilt from `us`.
+ */
+export function secondsNumberToMs(seconds: number): number {
+  if (seconds >= 0 && seconds < 2 ** 33) {
+    const us = Math.round(seconds * 1e6);
+    if (us / 1e6 === seconds) {
+      const rest = us % 1000;
+      return rest === 0 ? us / 1000 : (us - rest) / 1000 + rest / 1000;
+    }
+  }
+  return epochSecondsToMs(String(seconds)) ?? seconds * 1000;
+}
+
 const ISO = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;
 
 /** ISO-8601 (`2018-03-24T17:15:20.624556Z`, `...+0000`, no zone = UTC) → epoch ms. */
@@ -80,7 +97,7 @@ export function isoToMs(text: string): number | null {
  */
 export function timeValue(field: string, value: unknown, unit: 's' | 'ms' = 's'): number | null {
   if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return unit === 'ms' ? value : epochSecondsToMs(String(value)) ?? value * 1000;
+  if (typeof value === 'number' && Number.isFinite(value)) return unit === 'ms' ? value : secondsNumberToMs(value);
   if (typeof value === 'string') {
     const t = /^[+-]?\d+(\.\d*)?(e[+-]?\d+)?$/i.test(value.trim()) ? (unit === 'ms' ? Number(value) : epochSecondsToMs(value)) : isoToMs(value);
     if (t !== null) return t;

@@ -87,7 +87,12 @@ function tsvFields(h: Header, values: string[]): ZeekFields {
 
 function jsonFields(obj: Record<string, unknown>): ZeekFields {
   const get = (name: string): unknown => {
-    if (name in obj) return obj[name];
+    const flat = obj[name];
+    if (flat !== undefined) return flat;
+    // Nested only when the first part is an object: most absent fields are absent flat too, and
+    // splitting their names was a tenth of this accessor's cost.
+    const dot = name.indexOf('.');
+    if (dot < 0 || typeof obj[name.slice(0, dot)] !== 'object') return undefined;
     let v: unknown = obj;
     for (const part of name.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
     return v;
