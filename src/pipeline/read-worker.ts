@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { FormatOptions, LineItem } from '../sources/format.js';
 import { completed, formatByName } from '../sources/index.js';
+import { blockLines } from './blocks.js';
 import { KINDS, prepareItem, type PreparedBlock } from './bronze.js';
 
 /**
@@ -11,11 +12,12 @@ import { KINDS, prepareItem, type PreparedBlock } from './bronze.js';
 export interface BlockRequest {
   id: number;
   format: string;
-  options: FormatOptions;
+  options: FormatOptions & { maxLineBytes?: number };
   source: string;
   /** Lines read first, for the state they set (a Zeek header); they yield nothing. */
   context: LineItem[];
-  lines: LineItem[];
+  /** The block: its bytes, split here (blocks.ts), or line items made on the main thread. */
+  block: { bytes: Uint8Array; firstPos: number; firstByteOffset: number; abort?: string } | { items: LineItem[] };
 }
 
 export type BlockResult = { id: number; block: PreparedBlock } | { id: number; error: string };
@@ -42,12 +44,14 @@ export async function readBlock(req: BlockRequest): Promise<PreparedBlock> {
   const chars: number[] = [];
   const sizes: number[] = [];
   const reasonKeys: string[] = [];
+  const b = req.block;
+  const lines = 'items' in b ? b.items : blockLines(b.bytes, b.firstPos, b.firstByteOffset, req.options.maxLineBytes, b.abort);
   let input = 0;
-  for (const line of req.lines) input += 'text' in line ? line.text.length : line.excerpt.length;
+  for (const line of lines) input += 'text' in line ? line.text.length : line.excerpt.length;
   // A row's text is about three times its line (the line again as `raw`, and its fields).
   let bytes = new Uint8Array(input * 3 + 65_536);
   let at = 0;
-  for await (const item of format.read(each(req.context, req.lines), req.options)) {
+  for await (const item of format.read(each(req.context, lines), req.options)) {
     const { kind, pos: p, text, reasonKey } = prepareItem(completed(item), ctx);
     const most = text.length * 3 + 1;
     if (at + most > bytes.length) {

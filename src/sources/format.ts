@@ -18,14 +18,15 @@ export interface LineFormat {
   /** True when these first lines (up to 20, comments included) are this format. */
   detect(head: string[]): boolean;
   /**
-   * True when this line is read the same wherever it sits in the file, given the context lines
-   * before it (below): it changes nothing for the lines after it. Such lines may be read apart,
-   * in parallel (src/pipeline/parallel.ts); absent, every line depends on the others.
+   * True when every line but context lines (below) reads the same wherever it sits in the file,
+   * given the context lines before it: the lines may then be read apart, in parallel
+   * (src/pipeline/parallel.ts).
    */
-  independent?(line: LineItem): boolean;
+  readonly parallel?: boolean;
   /**
    * Lines that yield nothing and only set how the lines after them read (a Zeek TSV header's
-   * `#` directives): read again ahead of every block read apart. 'restart' for one that resets
+   * `#` directives): read again ahead of every block read apart. They must start with `#`
+   * (a byte the block cutter looks for). 'restart' for one that resets
    * all that state (`#separator`), so the lines before it are no longer needed.
    */
   context?(line: LineItem): false | 'add' | 'restart';

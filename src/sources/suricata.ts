@@ -125,7 +125,7 @@ function tlsEvent(event: Obj, text: string, pos: number): SourceItem[] {
 export const suricataTls: LineFormat = {
   name: 'suricata_tls',
   // One event per line, nothing carried from one to the next.
-  independent: () => true,
+  parallel: true,
   detect(head) {
     return contentLines(head).some((l) => {
       const o = l.trimStart().startsWith('{') ? parseObject(l) : null;

@@ -196,11 +196,6 @@ export function zeekContextLine(item: LineItem): false | 'add' | 'restart' {
   return text.startsWith('#separator') ? 'restart' : 'add';
 }
 
-/** Every line but a directive reads the same given the directives before it: rows, JSON, errors. */
-export function independentZeekLine(item: LineItem): boolean {
-  return zeekContextLine(item) === false;
-}
-
 /** Zeek log type of a file head, from `#path`/`#fields` (TSV) or the keys/`_path` of the first JSON object. */
 export function zeekHead(head: string[]): { path: string | null; fields: Set<string> } | null {
   let path: string | null = null;

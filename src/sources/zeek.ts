@@ -1,7 +1,7 @@
 import { commonName, sameDn } from './dn.js';
 import type { LineFormat } from './format.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
-import { independentZeekLine, zeekContextLine, zeekHead, zeekRows, type ZeekFields, type ZeekRow } from './zeek-log.js';
+import { zeekContextLine, zeekHead, zeekRows, type ZeekFields, type ZeekRow } from './zeek-log.js';
 import {
   FieldError, UNKNOWN_TS, derDigests, digestKind, emptyObservation, hexDigest, reject, type ReadSummary,
 } from './values.js';
@@ -25,7 +25,7 @@ type Mapper = (f: ZeekFields, row: ZeekRow) => SourceItem[];
 function zeekFormat(name: string, path: string, detect: (fields: Set<string>) => boolean, map: Mapper): LineFormat {
   return {
     name,
-    independent: independentZeekLine,
+    parallel: true,
     context: zeekContextLine,
     detect(head) {
       const h = zeekHead(head);

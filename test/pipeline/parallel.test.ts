@@ -50,7 +50,7 @@ async function sameAsOneThread(files: string[], extra: IngestOptions = {}, maxLi
   let threaded = 0;
   const parallel = await ingestWith(
     files,
-    { ...extra, readers: { threads: 2, blockLines: 3, blockChars: 600, minBytes: 0, onBlock: (n) => (threaded += n) }, onProgress: (p) => progress.parallel.push(Math.floor(p.records / 10_000)) },
+    { ...extra, readers: { threads: 2, blockBytes: 600, minBytes: 0, onBlock: (n) => (threaded += n) }, onProgress: (p) => progress.parallel.push(Math.floor(p.records / 10_000)) },
     maxLineBytes,
   );
   assert.deepEqual(progress.parallel, progress.serial, 'progress at the same ten thousands');
@@ -183,7 +183,7 @@ test('a log that grew: the second run reads only its new lines, on threads as on
     const file = join(lakes.dir, `grown-${threads}-x509.log`);
     writeFileSync(file, Array.from({ length: 25 }, (_, i) => line(i)).join('\n') + '\n');
     const lake = lakes.newLake();
-    const readers = { threads, blockLines: 4, minBytes: 0 };
+    const readers = { threads, blockBytes: 300, minBytes: 0 };
     const once = async () => lakes.ingestInto(lake, [file], { readers, batchSize: 6 });
     await once();
     writeFileSync(file, Array.from({ length: 40 }, (_, i) => line(i)).join('\n') + '\n');
@@ -203,11 +203,11 @@ test('a reader thread that fails is an error of its own kind, not a broken input
   const pool = new ReaderPool(1);
   try {
     const line = { text: '{}', pos: 1, byteOffset: 0 };
-    await assert.rejects(pool.read({ format: 'no-such-format', options: {}, source: 'x', context: [], lines: [line] }), (e: unknown) => e instanceof ReaderThreadError && /unknown format no-such-format/.test(e.message));
-    const ok = await pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], lines: [line] });
+    await assert.rejects(pool.read({ format: 'no-such-format', options: {}, source: 'x', context: [], block: { items: [line] } }), (e: unknown) => e instanceof ReaderThreadError && /unknown format no-such-format/.test(e.message));
+    const ok = await pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], block: { items: [line] } });
     assert.equal(ok.kinds.length, 0, 'the thread goes on after a failed block (an object with no event_type is skipped)');
   } finally {
     await pool.close();
   }
-  await assert.rejects(pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], lines: [] }), ReaderThreadError, 'closed');
+  await assert.rejects(pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], block: { items: [] } }), ReaderThreadError, 'closed');
 });
