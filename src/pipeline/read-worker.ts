@@ -23,7 +23,7 @@ export interface BlockRequest {
 export type BlockResult = { id: number; block: PreparedBlock } | { id: number; error: string };
 
 // Sync: an async generator per level cost about a microsecond a row.
-function* each<T>(...lists: T[][]): Generator<T> {
+function* each<T>(...lists: Iterable<T>[]): Generator<T> {
   for (const items of lists) yield* items;
 }
 
@@ -45,9 +45,10 @@ export async function readBlock(req: BlockRequest): Promise<PreparedBlock> {
   const sizes: number[] = [];
   const reasonKeys: string[] = [];
   const b = req.block;
-  const lines = 'items' in b ? b.items : blockLines(b.bytes, b.firstPos, b.firstByteOffset, req.options.maxLineBytes, b.abort);
+  const lines = 'items' in b ? b.items : blockLines(b.bytes, { ...b, maxLineBytes: req.options.maxLineBytes });
   let input = 0;
-  for (const line of lines) input += 'text' in line ? line.text.length : line.excerpt.length;
+  if ('bytes' in b) input = b.bytes.length;
+  else for (const line of b.items) input += 'text' in line ? line.text.length : line.excerpt.length;
   // A row's text is about three times its line (the line again as `raw`, and its fields).
   let bytes = new Uint8Array(input * 3 + 65_536);
   let at = 0;

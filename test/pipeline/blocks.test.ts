@@ -89,7 +89,7 @@ function run(seed: number, abort: boolean, maxContext = 256): void {
       assert.deepEqual(piece.context, contexts[first], `seed ${seed}: the serial rest starts with the directives before it`);
       continue;
     }
-    const lines = piece.kind === 'items' ? piece.items : blockLines(piece.bytes, piece.firstPos, piece.firstByteOffset, MAX, piece.abort);
+    const lines = piece.kind === 'items' ? piece.items : [...blockLines(piece.bytes, { ...piece, maxLineBytes: MAX, slice: 1 + (rng.uint32() % 40) })];
     if (lines.length === 0) continue;
     got.push(...lines);
     if (piece.kind === 'block') {
