@@ -49,8 +49,6 @@ export class ByteBlocks {
     private readonly max: number,
     private readonly blockBytes: number,
     private readonly maxContext = MAX_CONTEXT_LINES,
-    /** Where a block's bytes go (parallel.ts reuses shared memory); a fresh buffer by default. */
-    private readonly alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
   ) {}
 
   /** The pieces this chunk completes, in file order; after a 'serial' piece nothing more. */
@@ -144,7 +142,7 @@ export class ByteBlocks {
    * piece it pushed holds the block from that line on, and the caller adds what follows.
    */
   private block(parts: Uint8Array[], out: Piece[], abort?: string): boolean {
-    const bytes = concat(parts, this.alloc);
+    const bytes = concat(parts);
     // Buffer's indexOf is memchr; a Uint8Array's walks byte by byte (6× slower here).
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     const firstPos = this.pos;
@@ -194,10 +192,10 @@ function startsWithBomHash(bytes: Uint8Array): boolean {
 }
 
 /** The parts copied into one buffer of our own (the source's may be reused); ~0.1 ms per MiB. */
-function concat(parts: Uint8Array[], alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = alloc(n);
+  const out = new Uint8Array(n);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

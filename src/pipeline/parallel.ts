@@ -27,7 +27,13 @@ import type { BlockRequest, BlockResult } from './read-worker.js';
  * ~0.85 s to ~0.17 s past reading the file (so more threads can be fed) and the ingest's peak
  * RSS by ~8%; on 2 cores the wall time did not change.
  */
-/** Bytes per block: ~1,500 lines of Zeek's x509 JSON. Blocks in flight are all held at once. */
+/**
+ * Bytes per block: ~370 lines of Zeek's x509 JSON. Blocks in flight are all held at once.
+ * Smaller blocks were faster (Zeek TSV, 1.1M lines, alternating runs: 24.4 s at 1 MiB, 22 s at
+ * 256 KiB, 23 s at 128 KiB; the 1M-line JSON log likewise): a block's buffers (its bytes, its
+ * rows' text) are then small enough for malloc to reuse memory instead of mapping fresh pages
+ * for each, and system time fell by a fifth.
+ */
 export const BLOCK_BYTES = 256 * 1024;
 export { MAX_CONTEXT_LINES };
 /** Smaller files are read on the main thread: two threads take ~115 ms to start and load the formats. */
@@ -110,36 +116,6 @@ function newWorker(): Worker {
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`, { eval: true });
 }
 
-/**
- * Slots of shared memory for blocks on their way to a thread: a new buffer per block (or one
- * transferred) is external memory to V8 on both sides, and allocating ~2 buffers per MiB of
- * input doubled the major GCs of the main thread and the readers (--trace-gc, Zeek TSV log).
- * A block that finds no free slot, or is too big for one, gets a buffer of its own.
- */
-class BlockRing {
-  private readonly memory: SharedArrayBuffer;
-  private readonly free_: number[];
-
-  constructor(slots: number, private readonly slotBytes: number) {
-    this.memory = new SharedArrayBuffer(slots * slotBytes);
-    this.free_ = Array.from({ length: slots }, (_, i) => i);
-  }
-
-  take(n: number): Uint8Array | undefined {
-    if (n > this.slotBytes) return undefined;
-    const slot = this.free_.pop();
-    return slot === undefined ? undefined : new Uint8Array(this.memory, slot * this.slotBytes, n);
-  }
-
-  owns(bytes: Uint8Array): boolean {
-    return bytes.buffer === this.memory;
-  }
-
-  free(bytes: Uint8Array): void {
-    this.free_.push(bytes.byteOffset / this.slotBytes);
-  }
-}
-
 export interface ParallelLines {
   format: LineFormat;
   options: FormatOptions & { maxLineBytes?: number };
@@ -160,9 +136,7 @@ export async function* readParallel(
     yield* prepareItems(readCompleted(format, fileLines(chunks, options), options), ctx);
     return;
   }
-  const blockBytes = tuning.blockBytes ?? BLOCK_BYTES;
-  const ring = new BlockRing(pool.size * 2 + 2, 2 * blockBytes);
-  const blocks = new ByteBlocks(format, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, blockBytes, MAX_CONTEXT_LINES, (n) => ring.take(n) ?? new Uint8Array(n));
+  const blocks = new ByteBlocks(format, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, tuning.blockBytes ?? BLOCK_BYTES);
   const source = chunks[Symbol.asyncIterator]();
   const inflight: Promise<PreparedBlock>[] = [];
   let serial: Extract<Piece, { kind: 'serial' }> | undefined;
@@ -180,10 +154,7 @@ export async function* readParallel(
       } else {
         tuning.onBlock?.(piece.lines);
         const { bytes, firstPos, firstByteOffset, abort } = piece;
-        const shared = ring.owns(bytes);
-        p = pool.read({ format: format.name, options, source: ctx.source, context, block: { bytes, firstPos, firstByteOffset, ...(abort !== undefined ? { abort } : {}) } }, shared ? [] : [bytes.buffer as ArrayBuffer]);
-        // The thread has read the bytes once it answers: the slot can take the next block.
-        if (shared) p.then(() => ring.free(bytes), () => undefined);
+        p = pool.read({ format: format.name, options, source: ctx.source, context, block: { bytes, firstPos, firstByteOffset, ...(abort !== undefined ? { abort } : {}) } }, [bytes.buffer as ArrayBuffer]);
       }
       p.catch(() => undefined); // awaited in order below; not unhandled meanwhile
       inflight.push(p);
