@@ -48,7 +48,7 @@ export interface IngestOptions {
   forcedFormat?: string;
   /**
    * Reader threads for line formats (parallel.ts; default defaultReaderThreads(), 0 reads on the
-   * main thread), the lines per block, and the size below which a file is read on the main thread.
+   * main thread), the bytes per block, and the size below which a file is read on the main thread.
    */
   readers?: { threads?: number; blockBytes?: number; minBytes?: number; onBlock?: (lines: number) => void };
   /** How much bronze one silver step takes (silver.ts, SILVER_STEP_ROWS). */

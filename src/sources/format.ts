@@ -25,9 +25,9 @@ export interface LineFormat {
   readonly parallel?: boolean;
   /**
    * Lines that yield nothing and only set how the lines after them read (a Zeek TSV header's
-   * `#` directives): read again ahead of every block read apart. They must start with `#`
-   * (a byte the block cutter looks for). 'restart' for one that resets
-   * all that state (`#separator`), so the lines before it are no longer needed.
+   * `#` directives): read again ahead of every block read apart. They must start with `#`, the
+   * byte the block cutter looks for. 'restart' for one that resets all that state
+   * (`#separator`), so the lines before it are no longer needed.
    */
   context?(line: LineItem): false | 'add' | 'restart';
   /** Records from the lines of one source file; never throws on bad input: yields rejects. */

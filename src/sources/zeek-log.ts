@@ -90,7 +90,7 @@ function jsonFields(obj: Record<string, unknown>): ZeekFields {
     const flat = obj[name];
     if (flat !== undefined) return flat;
     // Nested only when the first part is an object: most absent fields are absent flat too, and
-    // splitting their names was a tenth of this accessor's cost.
+    // splitting and walking their names was half of this accessor's cost (cpu profile).
     const dot = name.indexOf('.');
     if (dot < 0 || typeof obj[name.slice(0, dot)] !== 'object') return undefined;
     let v: unknown = obj;
