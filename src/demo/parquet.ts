@@ -21,6 +21,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { ROW_GROUP_ROWS as LAKE_ROW_GROUP_ROWS } from '../lake/parquet.js';
 import { sqlString } from '../lake/schema.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from '../pipeline/columns.js';
 import { Stage } from '../pipeline/stage.js';
@@ -125,8 +126,9 @@ export async function writeSilverParquet(
  * Rows per row group. DuckDB fills a whole row group in memory before writing it (per thread,
  * and ROW_GROUP_SIZE_BYTES is ignored while insertion order is kept): its default 122,880 rows
  * of certificates, ~3 KB each with the DER, ran out of the engine's 448 MB at 100k certificates.
+ * Certificates take the lake's limit, for the reason it gives; observations are narrow.
  */
-const ROW_GROUP_ROWS = { certificates: 16_384, observations: 65_536 } as const;
+const ROW_GROUP_ROWS = { certificates: LAKE_ROW_GROUP_ROWS, observations: 65_536 } as const;
 
 async function copy(conn: DuckDBConnection, select: string, file: string, table: keyof typeof ROW_GROUP_ROWS): Promise<void> {
   try {
