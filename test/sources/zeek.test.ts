@@ -343,6 +343,9 @@ describe('zeek: TSV edge cases (hand-written)', () => {
   });
 });
 
+/** A record's raw as bronze keeps it: text as it is, an object as JSON. */
+const rawText = (raw: unknown) => (typeof raw === 'string' ? raw : JSON.stringify(raw));
+
 describe('zeek: JSON edge cases (hand-written)', () => {
   const row = { ts: 1598992773.193883, uid: 'C1', 'id.orig_h': '10.0.0.1', 'id.orig_p': 5000, 'id.resp_h': '10.0.0.2', 'id.resp_p': 443, cert_chain_fps: [FP] };
 
@@ -362,7 +365,30 @@ describe('zeek: JSON edge cases (hand-written)', () => {
     const t = tsvItems[0];
     assert.ok(t?.kind === 'certificate', `a certificate from TSV: ${JSON.stringify(tsvItems)}`);
     assert.equal(t.cert.subject, 'CN=x');
-    assert.deepEqual(t.raw, { ts: '1598992773.1', fingerprint: 'ab'.repeat(32), 'certificate.subject': 'CN=x' });
+    assert.equal(rawText(t.raw), JSON.stringify({ ts: '1598992773.1', fingerprint: 'ab'.repeat(32), 'certificate.subject': 'CN=x' }));
+  });
+
+  test('a TSV row\'s raw JSON is what an object of its fields gives, whatever the header', async () => {
+    // Written as text when it can be; names an object reorders (array indexes) or drops
+    // (__proto__), and repeated names, must come out as the object has them.
+    const headers = [
+      ['ts', 'fingerprint', 'certificate.subject', 'note'],
+      ['ts', 'fingerprint', 'certificate.subject', '7', 'note'],
+      ['ts', 'fingerprint', 'certificate.subject', 'note', 'note'],
+      ['ts', 'fingerprint', 'certificate.subject', '__proto__'],
+      ['ts', 'fingerprint', 'certificate.subject', '0x1', '4294967295'],
+    ];
+    for (const fields of headers) {
+      const values = ['1598992773.1', 'ab'.repeat(32), 'CN=a\\x2cb "q" \u00e9', ...fields.slice(3).map((_, i) => `v${i}\\"é\u0001`)];
+      const tsv = ['#separator \\x09', '#path\tx509', `#fields\t${fields.join('\t')}`, values.join('\t'), ''].join('\n');
+      const items: SourceItem[] = [];
+      for await (const x of zeekX509.read(linesOf(tsv))) items.push(x);
+      const it = items[0];
+      assert.ok(it?.kind === 'certificate', `${fields.join(',')}: a certificate (${JSON.stringify(items)})`);
+      const byObject: Record<string, unknown> = {};
+      fields.forEach((f, i) => (byObject[f] = values[i]));
+      assert.equal(rawText(it.raw), JSON.stringify(byObject), `${fields.join(',')}: raw as the object gives it`);
+    }
   });
 
   test('ts as epoch float, ISO-8601 or TS_MILLIS, flat or nested id.*, all read the same', async () => {
