@@ -21,11 +21,11 @@ export interface ZeekFields {
   list(name: string): string[] | null;
 }
 
-/** `path` is the log's stream name (TSV `#path`, JSON `_path`) when the file says it. */
 /**
- * `raw` is what bronze keeps of the record: a JSON line as it was read (its own text is the
- * record, and re-serialising the parsed object cost 4% of an ingest), a TSV line as a JSON
- * object of its fields.
+ * `path` is the log's stream name (TSV `#path`, JSON `_path`) when the file says it. `raw` is
+ * what bronze keeps of the record: a JSON line as it was read (its own text is the record, and
+ * re-serialising the parsed object cost 4% of an ingest), a TSV line as a JSON object of its
+ * fields, written as text where it can be (rawOf).
  */
 export type ZeekRow = { kind: 'row'; pos: number; text: string; path: string | null; raw: Record<string, unknown> | string; fields: ZeekFields };
 
