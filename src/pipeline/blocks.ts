@@ -114,7 +114,7 @@ export class ByteBlocks {
   private keep(bytes: Uint8Array, out: Piece[]): void {
     const lastNl = bytes.lastIndexOf(NL);
     this.partial = lastNl < 0 ? this.partial + bytes.length : bytes.length - lastNl - 1;
-    this.carry.push(bytes.slice());
+    this.carry.push(new Uint8Array(bytes)); // a copy: a Buffer's slice() is a view
     this.carryLen += bytes.length;
     // LineSplitter's own test: one byte of slack for the '\r' of a '\r\n'.
     if (this.partial <= this.max + 1) return;

@@ -72,7 +72,17 @@ function run(seed: number, abort: boolean, maxContext = 256): void {
   const chunks = chunked(rng, input);
   const pieces: Piece[] = [];
   let i = 0;
-  for (; i < chunks.length && pieces.at(-1)?.kind !== 'serial'; i++) pieces.push(...blocks.push(chunks[i]!));
+  // Every chunk arrives in the same Buffer, overwritten after it is pushed (as a source may
+  // reuse its buffer): nothing kept may be a view of it, bar the serial rest, read at once.
+  const reused = Buffer.alloc(200);
+  for (; i < chunks.length && pieces.at(-1)?.kind !== 'serial'; i++) {
+    const view = reused.subarray(0, chunks[i]!.length);
+    view.set(chunks[i]!);
+    pieces.push(...blocks.push(view));
+    const last = pieces.at(-1);
+    if (last?.kind === 'serial') last.rest = last.rest.map((b) => new Uint8Array(b));
+    view.fill(0x58);
+  }
   if (pieces.at(-1)?.kind !== 'serial') pieces.push(...(abort ? blocks.abort('broken') : blocks.end()));
 
   const got: LineItem[] = [];
