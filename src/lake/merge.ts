@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { physicalRows, type Action, type AddFile } from './actions.js';
 import type { Prepared } from './commit.js';
 import { deletionVectorFile, readDeletionVector } from './deletion-vector.js';
@@ -6,7 +6,7 @@ import { DeltaError } from './error.js';
 import { dvWritable } from './features.js';
 import { queryJson } from './parquet.js';
 import { mayMatch, type Filter } from './scan.js';
-import { duckdbType, quoteIdent } from './schema.js';
+import { duckdbType, quoteIdent, tempTableName } from './schema.js';
 import { decodeDataPath, fileKey, type Snapshot } from './snapshot.js';
 import { metrics, removeOf, type DeltaTable, type MergeOptions } from './table.js';
 import { alignToSchema, writeDataFiles } from './write.js';
@@ -36,9 +36,9 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
   const schema = aligned.schema;
   for (const k of keys) if (!schema.fields.some((f) => f.name === k)) throw new DeltaError('invalid', `merge key "${k}" is not a column`);
   const onRead = dvWritable(snapshot.protocol, snapshot.metadata);
-  const src = `__certhunt_src_${randomUUID().replace(/-/g, '')}`;
-  const tgt = `__certhunt_tgt_${randomUUID().replace(/-/g, '')}`;
-  const upd = `__certhunt_upd_${randomUUID().replace(/-/g, '')}`;
+  const src = tempTableName('src');
+  const tgt = tempTableName('tgt');
+  const upd = tempTableName('upd');
   await conn.run(`CREATE TEMP TABLE ${src} AS ${aligned.select}`);
   try {
     const keyList = keys.map(quoteIdent).join(', ');

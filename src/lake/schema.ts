@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DeltaError } from './error.js';
 
 /**
@@ -65,6 +66,11 @@ export function quoteIdent(name: string): string {
 
 export function sqlString(value: string): string {
   return "'" + value.replace(/'/g, "''") + "'";
+}
+
+/** A name for a temp table no other statement on the connection uses (`__certhunt_<what>_<uuid>`). */
+export function tempTableName(what: string): string {
+  return `__certhunt_${what}_${randomUUID().replace(/-/g, '')}`;
 }
 
 /** The DuckDB SQL type for a Delta type. */

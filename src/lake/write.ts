@@ -10,6 +10,7 @@ import {
   partitionValueString,
   quoteIdent,
   schemaFromDuckDB,
+  tempTableName,
   type DuckDBTypeJson,
   type StructType,
 } from './schema.js';
@@ -106,7 +107,7 @@ export async function writeDataFiles(
     return add ? [add] : [];
   }
   // Materialize once, then write one file per partition value.
-  const tmp = `__certhunt_batch_${randomUUID().replace(/-/g, '')}`;
+  const tmp = tempTableName('batch');
   await conn.run(`CREATE TEMP TABLE ${tmp} AS ${aligned}`);
   try {
     const keys = await queryJson(

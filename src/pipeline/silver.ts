@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { physicalRows } from '../lake/actions.js';
 import { queryJson } from '../lake/parquet.js';
 import { dvWritable, ENABLE_DV } from '../lake/features.js';
 import { optimize } from '../lake/maintenance.js';
-import { quoteIdent, sqlString } from '../lake/schema.js';
+import { quoteIdent, sqlString, tempTableName } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
 import type { Lake } from './lake.js';
@@ -250,7 +249,7 @@ async function upsertCertificates(certs: DeltaTable, bronzeSql: string, source: 
   // The winners are a table of their own, so that DuckDB knows their number and hashes them,
   // not the step's bronze rows: planned as a subquery, the join hashed the wide side and ran out
   // of 384 MB on a 4M-row step (5 GB plain Zeek log).
-  const table = `__certhunt_winners_${randomUUID().replace(/-/g, '')}`;
+  const table = tempTableName('winners');
   await certs.conn.run(`CREATE TEMP TABLE ${table} AS ${winners}`);
   try {
     return await mergeCertificates(certs, withDerived(rows(table)), txn);
