@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FormatOptions, LineFormat } from '../sources/format.js';
 import { fileLines, readCompleted } from '../sources/index.js';
-import { DEFAULT_MAX_LINE_BYTES, splitLines } from '../sources/lines.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../sources/lines.js';
 import { ByteBlocks, MAX_CONTEXT_LINES, type Piece } from './blocks.js';
 import { prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
 import type { BlockRequest, BlockResult } from './read-worker.js';
@@ -190,7 +190,7 @@ export async function* readParallel(
         if (broken) throw broken.error;
         for (let r = await source.next(); !r.done; r = await source.next()) yield r.value;
       })();
-      const lines = splitLines(bytes, { ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}), firstPos, firstByteOffset });
+      const lines = fileLines(bytes, { ...options, firstPos, firstByteOffset });
       const all = (async function* () {
         yield* context;
         yield* lines;

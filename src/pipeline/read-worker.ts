@@ -5,9 +5,9 @@ import { blockLines } from './blocks.js';
 import { KINDS, prepareItem, type PreparedBlock } from './bronze.js';
 
 /**
- * A reader thread (parallel.ts): a block of a file's independent lines in, the text of their
- * bronze rows out, read by the same format module and completed the same way as on the main
- * thread, so that both give the same rows.
+ * A reader thread (parallel.ts): a block of a file's lines in (its bytes, and the context lines
+ * before it), the text of their bronze rows out, split, read by the same format module and
+ * completed the same way as on the main thread, so that both give the same rows.
  */
 export interface BlockRequest {
   id: number;

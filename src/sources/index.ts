@@ -41,9 +41,14 @@ export function readLines(format: LineFormat, chunks: AsyncIterable<Uint8Array>,
   return format.read(fileLines(chunks, options), options);
 }
 
-/** A file's lines, with the line cap the reader was given. */
-export function fileLines(chunks: AsyncIterable<Uint8Array>, options: { maxLineBytes?: number }): AsyncGenerator<LineItem> {
-  return splitLines(chunks, options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {});
+/** A file's lines, with the line cap the reader was given; from a line and byte offset when resuming. */
+export function fileLines(chunks: AsyncIterable<Uint8Array>, options: { maxLineBytes?: number; firstPos?: number; firstByteOffset?: number }): AsyncGenerator<LineItem> {
+  const { maxLineBytes, firstPos, firstByteOffset } = options;
+  return splitLines(chunks, {
+    ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+    ...(firstPos !== undefined ? { firstPos } : {}),
+    ...(firstByteOffset !== undefined ? { firstByteOffset } : {}),
+  });
 }
 
 /** What `certhunt ingest` needs of the sources layer: a reader for each file, by content. */
@@ -72,7 +77,7 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       } else format = detectLineFormat(head);
       if (!format) return undefined;
       const f = format;
-      // `lines` lets a caller read the file's independent lines in parallel (pipeline/parallel.ts).
+      // `lines` lets a caller read the file on reader threads where the format allows (pipeline/parallel.ts).
       return { name: f.name, read: (chunks: AsyncIterable<Uint8Array>) => readCompleted(f, fileLines(chunks, options), options), lines: { format: f, options } };
     },
   };

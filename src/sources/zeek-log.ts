@@ -57,11 +57,10 @@ function rawKeys(fields: string[]): string[] | null {
   return fields.map((f, i) => `${i > 0 ? ',' : ''}${JSON.stringify(f)}:`);
 }
 
-function rawOf(h: Header & { fields: string[] }, values: string[]): Record<string, unknown> | string {
-  const keys = h.rawKeys;
+function rawOf(fields: string[], keys: string[] | null, values: string[]): Record<string, unknown> | string {
   if (keys === null) {
     const raw: Record<string, unknown> = {};
-    h.fields.forEach((f, i) => (raw[f] = values[i]));
+    fields.forEach((f, i) => (raw[f] = values[i]));
     return raw;
   }
   let text = '{';
@@ -205,7 +204,7 @@ export async function* zeekRows(lines: Lines): AsyncGenerator<ZeekRow | SourceIt
       yield reject(pos, `expected ${h.fields.length} fields (#fields), got ${values.length}${values.length < h.fields.length ? ': truncated line?' : ''}`, text);
       continue;
     }
-    yield { kind: 'row', pos, text, path: h.path, raw: rawOf(h as Header & { fields: string[] }, values), fields: tsvFields(h, values) };
+    yield { kind: 'row', pos, text, path: h.path, raw: rawOf(h.fields, h.rawKeys, values), fields: tsvFields(h, values) };
   }
 }
 

@@ -100,7 +100,7 @@ test('concatenated TSV logs whose headers differ, and a header of too many direc
   const b = ['fingerprint', 'ts', 'san.dns', 'certificate.issuer', 'certificate.subject']; // another order
   const lines = [
     ...header(a),
-    // 10 rows: blocks of 3 leave one pending when the next header comes.
+    // 10 rows of ~120 bytes: a 600-byte block takes the end of them and the next header's directives.
     ...Array.from({ length: 10 }, (_, i) => [`${1_700_000_000 + i}.5`, fp(i), `CN=a${i}`, 'CN=CA', `a${i}.example,www.a${i}.example`].join('\t')),
     '#close\t2026-01-01-00-00-00',
     ...header(b, '|'),
