@@ -154,6 +154,20 @@ test('a log of JSON lines, bad lines and then a TSV header block: all on threads
   assert.deepEqual(rejects.map((r) => Number((r as { _source_pos: string })._source_pos)), [11, 12, 13, 15, 16, 29], 'each reject at its line');
 });
 
+test('a line past the cap that spans several reads is skipped on the main thread, as on one thread', async () => {
+  // Reads are 1 MiB: the 3 MB line ends no read, so the block cutter skips it itself.
+  const json = (i: number) => JSON.stringify({ ts: 1_700_000_000 + i, fingerprint: (i % 256).toString(16).padStart(2, '0').repeat(32), 'certificate.subject': `CN=l${i}` });
+  const lines = [...Array.from({ length: 30 }, (_, i) => json(i)), `{"x":"${'y'.repeat(3_000_000)}"}`, ...Array.from({ length: 30 }, (_, i) => json(100 + i))];
+  const file = join(lakes.dir, 'long-line-x509.log');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const { report, lake, threaded } = await sameAsOneThread([file], { batchSize: 20 }, 4096);
+  assert.equal(threaded, 61, 'every line on threads, the long one as its error item');
+  assert.equal(report.files[0]!.certificates, 60, 'the lines around it');
+  const rejects = (await rows(lake, 'bronze', 'rejects')) as { _source_pos: string; reason: string; excerpt: string }[];
+  assert.deepEqual(rejects.map((r) => [Number(r._source_pos), r.reason]), [[31, 'line 31 is longer than 4096 bytes']], 'one reject, at its line');
+  assert.ok(rejects[0]!.excerpt.startsWith('{"x":"yyy') && rejects[0]!.excerpt.length <= 201, `its start as the excerpt (${rejects[0]!.excerpt.length} chars)`);
+});
+
 test('a truncated gzip read on threads keeps what came before the break, like one thread', async () => {
   const body = Array.from({ length: 400 }, (_, i) => JSON.stringify({ ts: 1_700_000_000 + i, fingerprint: (i % 256).toString(16).padStart(2, '0').repeat(32), 'certificate.subject': `CN=h${i}` })).join('\n') + '\n';
   const gz = gzipSync(Buffer.from(body));
