@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { FormatOptions, LineFormat } from '../sources/format.js';
 import { fileLines, readCompleted } from '../sources/index.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../sources/lines.js';
-import { ByteBlocks, MAX_CONTEXT_LINES, type Piece } from './blocks.js';
+import { ByteBlocks, type Piece } from './blocks.js';
 import { prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
 import type { BlockRequest, BlockResult } from './read-worker.js';
 
@@ -21,7 +21,7 @@ import type { BlockRequest, BlockResult } from './read-worker.js';
  * thread. Lines that set how the next ones read (a Zeek TSV header's directives: the format's
  * `context`) are read in their block and go ahead of every block after them, so a TSV log is
  * read on threads too. A format must say its other lines read the same anywhere (`parallel`);
- * once the context grows past MAX_CONTEXT_LINES, the rest of the file is read here.
+ * once the context grows past MAX_CONTEXT_LINES (blocks.ts), the rest of the file is read here.
  *
  * Sending bytes rather than line items cut the main thread's share of the 1M-line log from
  * ~0.85 s to ~0.17 s past reading the file (so more threads can be fed) and the ingest's peak
@@ -35,7 +35,6 @@ import type { BlockRequest, BlockResult } from './read-worker.js';
  * 1M-line JSON log took the same either way. 128 KiB was slower again.
  */
 export const BLOCK_BYTES = 256 * 1024;
-export { MAX_CONTEXT_LINES };
 /** Smaller files are read on the main thread: two threads take ~115 ms to start and load the formats. */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 
