@@ -2,22 +2,26 @@ import { INGEST_MEMORY_LIMIT, type Engine } from '../engine/duckdb.js';
 import { ingest, type IngestReport } from '../pipeline/ingest.js';
 import { Lake } from '../pipeline/lake.js';
 import { listLocations } from '../sources/input.js';
-import { formatNames, sourceReader } from '../sources/index.js';
+import { inputFormatNames, sourceReader } from '../sources/index.js';
 import { makeContext, parse, type Effects } from './context.js';
 import { usage } from './error.js';
 import { escapeTerminal, safeJson } from './escape.js';
 import { FORMATS, type Format } from './output.js';
 import { ProgressLine } from './progress.js';
 
-export const INGEST_HELP = `certhunt ingest PATH|GLOB|DIR|s3://bucket/prefix|https://URL ... [--input-format auto|NAME] [--map col=field,...] [--format table|json]
+/** The command's help; `formats` lists what --input-format takes (the top-level help points here instead). */
+export function ingestHelp(formats = `${inputFormatNames().join(', ')}`): string {
+  return `certhunt ingest PATH|GLOB|DIR|s3://bucket/prefix|https://URL|- ... [--input-format auto|NAME] [--map col=field,...] [--format table|json]
 
-Reads Zeek x509/ssl/known_certs logs (TSV or JSON), Suricata eve.json TLS events and scan
-exports (CSV or JSON lines), plain or .gz/.zip, found by content. Lands every record in bronze
+Reads Zeek x509/ssl/known_certs logs (TSV or JSON), Suricata eve.json TLS events, scan exports
+(CSV or JSON lines), certificate files (PEM, DER, PKCS#7) and packet captures (pcap, pcapng),
+plain or .gz/.zip, found by content; - reads standard input. Lands every record in bronze
 (with lineage) and refreshes silver certificates and observations. Re-ingesting a file adds
 nothing; a log that grew is read from where the last run stopped. Bad records go to
 bronze.rejects and the run goes on. --format json prints a machine-readable summary.
 --readers N reads Zeek (TSV or JSON) and eve logs on N threads (default: the cores, at most 4; 0: one thread).
-Input formats: ${'FORMATS'}`;
+Input formats (--input-format): ${formats}`;
+}
 
 export async function ingestCommand(args: string[], effects: Effects, engines: Engine[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -28,16 +32,21 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
     readers: { type: 'string' },
   });
   if (values.help) {
-    effects.stdout(INGEST_HELP.replace("'FORMATS'", formatNames().join(', ')) + '\n');
+    effects.stdout(ingestHelp() + '\n');
     return 0;
   }
-  if (positionals.length === 0) throw usage(`certhunt ingest needs at least one PATH\n${INGEST_HELP.replace("'FORMATS'", formatNames().join(', '))}`);
+  if (positionals.length === 0) throw usage(`certhunt ingest needs at least one PATH\n${ingestHelp()}`);
   // --format is the summary's format when it names one; otherwise the input's (DESIGN's CLI).
   let inputFormat = values['input-format'];
   let outFormat: string | undefined = values.format;
   if (outFormat && !FORMATS.includes(outFormat as Format)) {
     inputFormat ??= outFormat;
     outFormat = undefined;
+  }
+  // A misspelt format is the user's mistake, said before any file is opened (and exit 2), not a
+  // failure of every file.
+  if (inputFormat && inputFormat !== 'auto' && !inputFormatNames().includes(inputFormat)) {
+    throw usage(`unknown input format "${inputFormat}" (known: auto, ${inputFormatNames().join(', ')})`);
   }
   const ctx = makeContext(effects, { lake: values.lake, format: outFormat }, engines);
   const map = parseMap(values.map);

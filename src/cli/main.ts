@@ -9,7 +9,7 @@ import { DEMO_HELP, demoCommand } from './demo.js';
 import { GENERATE_HELP, generateCommand } from './generate.js';
 import { EXPORT_HELP, exportCommand } from './export.js';
 import { HUNT_HELP, huntCommand, huntsCommand } from './hunt.js';
-import { INGEST_HELP, ingestCommand } from './ingest.js';
+import { ingestCommand, ingestHelp } from './ingest.js';
 import { INTEL_HELP, intelCommand } from './intel.js';
 import { SQL_HELP, sqlCommand } from './sql.js';
 import { TABLE_HELP, tableCommand } from './table.js';
@@ -35,7 +35,7 @@ ${DEMO_HELP}
 
 ${GENERATE_HELP}
 
-${INGEST_HELP.replace("'FORMATS'", 'see certhunt ingest --help')}
+${ingestHelp('see certhunt ingest --help')}
 
 ${INTEL_HELP}
 

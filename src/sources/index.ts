@@ -15,6 +15,11 @@ export const LINE_FORMATS: readonly LineFormat[] = [...zeekFormats, suricataTls,
 
 const HEAD_LINES = 20;
 
+/** Every name `--input-format` takes: the line formats, certificate files and captures. */
+export function inputFormatNames(): string[] {
+  return [...formatNames(), CERTFILE, PCAP];
+}
+
 export function formatNames(): string[] {
   return LINE_FORMATS.map((f) => f.name);
 }
@@ -73,7 +78,7 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       let format: LineFormat | undefined;
       if (forced && forced !== 'auto') {
         format = formatByName(forced);
-        if (!format) throw new Error(`unknown input format "${forced}" (known: ${[...formatNames(), CERTFILE, PCAP].join(', ')})`);
+        if (!format) throw new Error(`unknown input format "${forced}" (known: ${inputFormatNames().join(', ')})`);
       } else format = detectLineFormat(head);
       if (!format) return undefined;
       const f = format;

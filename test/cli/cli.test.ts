@@ -124,3 +124,19 @@ test('ingest runs DuckDB at its own memory limit unless CERTHUNT_MEMORY says oth
   assert.equal(await limitOf({ CERTHUNT_MEMORY: '1GB' }), '953.6 MiB', 'CERTHUNT_MEMORY wins');
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('ingest --help lists every input format it takes, and the top-level help points there', async () => {
+  const { inputFormatNames } = await import('../../src/sources/index.js');
+  const help = await run('ingest', '--help');
+  assert.equal(help.code, 0, help.err);
+  const line = help.out.split('\n').find((l) => l.startsWith('Input formats'));
+  assert.ok(line, `a line lists the input formats:\n${help.out}`);
+  const listed = line.slice(line.indexOf(':') + 1).split(',').map((s) => s.trim());
+  assert.deepEqual(listed, inputFormatNames(), 'the names --input-format takes, captures and certificate files included');
+  for (const name of ['zeek_x509', 'suricata_tls', 'cert_files', 'pcap']) assert.ok(listed.includes(name), `${name} is listed`);
+  const top = await run('--help');
+  assert.match(top.out, /Input formats \(--input-format\): see certhunt ingest --help/, 'the top-level help points to the command');
+  const bad = await run('ingest', '--input-format', 'nope', join(root, 'package.json'), '--lake', mkdtempSync(join(tmpdir(), 'certhunt-cli-fmt-')));
+  assert.equal(bad.code, 2, 'a misspelt format is a usage error');
+  assert.match(bad.err, new RegExp(`unknown input format "nope" \\(known: auto, ${inputFormatNames().join(', ')}\\)`), 'the error names the same formats');
+});
