@@ -1,8 +1,8 @@
 import type { Outcome } from '../lake/commit.js';
 import { sqlString } from '../lake/schema.js';
 import type { TxnId } from '../lake/table.js';
-import type { SourceItem } from '../sources/record.js';
-import { CERT_FIELDS, OBS_FIELDS, structType } from './columns.js';
+import { excerpt, type SourceItem } from '../sources/record.js';
+import { CERT_FIELDS, CERT_RANGES, OBS_FIELDS, OBS_RANGES, outOfRange, structType } from './columns.js';
 import type { Lake } from './lake.js';
 import { Stage } from './stage.js';
 
@@ -72,14 +72,39 @@ export function prepareItem(item: SourceItem, ctx: { source: string; format: str
   if (item.kind === 'reject') {
     const r = item.reject;
     const reason = r.reason.length > 500 ? r.reason.slice(0, 500) + '…' : r.reason;
-    const text = JSON.stringify({ _source: source, _source_pos: r.position, format: ctx.format, reason, excerpt: r.excerpt });
+    const row = { _source: source, _source_pos: r.position, format: ctx.format, reason, excerpt: r.excerpt };
+    let text = JSON.stringify(row);
+    if (text.includes('\\ud')) text = JSON.stringify(wellFormed(row));
     return { kind: 'reject', pos: r.position, text, reasonKey: reasonKey(reason) };
   }
   const raw = safeStringify(item.raw);
-  const text = item.kind === 'certificate'
-    ? JSON.stringify({ _source: source, _source_pos: item.pos, kind: 'certificate', raw, cert: item.cert, obs: null })
-    : JSON.stringify({ _source: source, _source_pos: item.pos, kind: 'observation', raw, obs: item.obs, cert: null });
+  const record = item.kind === 'certificate' ? item.cert : item.obs;
+  const bad = outOfRange(record, item.kind === 'certificate' ? CERT_RANGES : OBS_RANGES);
+  if (bad) return prepareItem({ kind: 'reject', reject: { position: item.pos, reason: bad, excerpt: excerpt(raw ?? '') } }, ctx);
+  let body = JSON.stringify(record);
+  // JSON.stringify writes a lone surrogate (a JSON line's \ud800 escape, a BMPString) as an
+  // escape DuckDB refuses, which failed the whole batch: U+FFFD instead, as for invalid UTF-8.
+  // Only the record can hold one: raw is text decoded from bytes, or made of it.
+  if (body.includes('\\ud')) body = JSON.stringify(wellFormed(record));
+  if (source !== lastSource) {
+    lastSource = source;
+    lastSourceJson = JSON.stringify(source);
+  }
+  // The text JSON.stringify of the row object gives, with the record's text checked on its own.
+  const head = `{"_source":${lastSourceJson},"_source_pos":${item.pos},"kind":"${item.kind}","raw":${JSON.stringify(raw)},`;
+  const text = item.kind === 'certificate' ? `${head}"cert":${body},"obs":null}` : `${head}"obs":${body},"cert":null}`;
   return { kind: item.kind, pos: item.pos, text };
+}
+
+let lastSource = '';
+let lastSourceJson = '""';
+
+/** A value with every string's lone surrogates replaced by U+FFFD (String.prototype.toWellFormed). */
+function wellFormed(v: unknown): unknown {
+  if (typeof v === 'string') return (v as string & { toWellFormed(): string }).toWellFormed();
+  if (Array.isArray(v)) return v.map(wellFormed);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wellFormed(x)]));
+  return v;
 }
 
 export async function* prepareItems(items: AsyncIterable<SourceItem>, ctx: { source: string; format: string }): AsyncGenerator<PreparedItem> {

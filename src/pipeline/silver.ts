@@ -4,7 +4,7 @@ import { dvWritable, ENABLE_DV } from '../lake/features.js';
 import { optimize } from '../lake/maintenance.js';
 import { quoteIdent, sqlString, tempTableName } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
-import { CERT_FIELDS, msToTimestamp, OBS_FIELDS } from './columns.js';
+import { CERT_FIELDS, msToTimestamp, OBS_FIELDS, TIME_COLUMNS } from './columns.js';
 import type { Lake } from './lake.js';
 import { REJECTS } from './bronze.js';
 
@@ -20,8 +20,6 @@ import { REJECTS } from './bronze.js';
  */
 export const NOT_SOURCES = new Set([REJECTS, 'ingested_files']);
 const ISSUER_SERIAL_ONLY = new Set(['zeek_known_certs']);
-
-const TIME_FIELDS = new Set(['not_valid_before', 'not_valid_after', 'ts']);
 
 const CERT_KEY = `coalesce(lower(c.sha256), 'sha1:' || lower(c.sha1), CASE WHEN c.serial IS NOT NULL AND c.issuer IS NOT NULL THEN 'issuer-serial:' || c.issuer || '|' || lower(c.serial) END)`;
 /** The key of a bronze row's `cert` struct. */
@@ -146,9 +144,12 @@ async function fuidIndex(lake: Lake, certs: DeltaTable): Promise<string | undefi
   if (!(await x509.exists()) || !(await certs.exists())) return undefined;
   const b = (await x509.scan({ columns: ['raw', 'cert', 'kind'] })).sql;
   const c = (await certs.scan({ columns: ['cert_id', 'issuer', 'serial'] })).sql;
-  return `SELECT json_extract_string(x.raw, '$.id') AS fuid, any_value(coalesce(s.cert_id, ${CERT_KEY.replace(/c\./g, 'x.cert.')})) AS cert_id
+  // TRY: raw is the line as read, and DuckDB refuses some JSON that JavaScript reads (a lone
+  // surrogate's \udc00 escape); such a line then links nothing, where it failed every step.
+  const fuid = `TRY(json_extract_string(x.raw, '$.id'))`;
+  return `SELECT ${fuid} AS fuid, any_value(coalesce(s.cert_id, ${CERT_KEY.replace(/c\./g, 'x.cert.')})) AS cert_id
     FROM (${b}) x LEFT JOIN (${c}) s ON s.issuer = x.cert.issuer AND lower(s.serial) = lower(x.cert.serial)
-    WHERE x.kind = 'certificate' AND json_extract_string(x.raw, '$.id') IS NOT NULL GROUP BY 1`;
+    WHERE x.kind = 'certificate' AND ${fuid} IS NOT NULL GROUP BY 1`;
 }
 
 /**
@@ -200,7 +201,7 @@ function certificateBatch(bronzeSql: string, source: string, lookup: { silverSql
   const silverSql = lookup?.silverSql;
   const cols = CERT_COLUMNS.map((n) => {
     const col = `b.cert.${quoteIdent(n)}`;
-    return `${TIME_FIELDS.has(n) ? msToTimestamp(col) : col} AS ${quoteIdent(n)}`;
+    return `${TIME_COLUMNS.has(n) ? msToTimestamp(col) : col} AS ${quoteIdent(n)}`;
   });
   const known = `SELECT issuer, lower(serial) AS serial, cert_id FROM c0 WHERE cert_id NOT LIKE 'issuer-serial:%'${
     silverSql ? ` UNION ALL SELECT issuer, lower(serial), cert_id FROM (${silverSql}) WHERE cert_id NOT LIKE 'issuer-serial:%'` : ''
@@ -282,6 +283,12 @@ async function mergeCertificates(certs: DeltaTable, batch: string, txn: { appId:
 }
 
 async function appendObservations(obs: DeltaTable, bronzeSql: string, source: string, txn: { appId: string; version: number }, fuids: string | undefined): Promise<number> {
+  // The file-id link reads every x509 line of bronze, JSON and all: only for a step that has a
+  // session known by file ids alone (pre-4.1 Zeek), not for every step of a current log.
+  if (fuids) {
+    const byFuid = await queryJson(obs.conn, `SELECT 1 AS x FROM (${bronzeSql}) b WHERE b.kind = 'observation' AND b.obs.cert_sha256 IS NULL AND b.obs.cert_sha1 IS NULL AND len(b.obs.chain_fuids) > 0 LIMIT 1`);
+    if (byFuid.length === 0) fuids = undefined;
+  }
   const cols = OBS_FIELDS.filter(([n]) => n !== 'chain_fuids').map(([n]) => (n === 'ts' ? `${msToTimestamp('b.obs.ts')} AS ts` : `b.obs.${quoteIdent(n)}`));
   // cert_id joins a sighting to silver.certificates whatever the source logged of the leaf.
   const certId = `coalesce(lower(b.obs.cert_sha256), 'sha1:' || lower(b.obs.cert_sha1)${fuids ? ', f.cert_id' : ''})`;

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { queryJson } from '../../src/lake/parquet.js';
+import { BronzeBatch, prepareItem } from '../../src/pipeline/bronze.js';
+import type { Lake } from '../../src/pipeline/lake.js';
+import { refreshSilver } from '../../src/pipeline/silver.js';
+import { testLakes } from '../helpers/lakes.js';
+
+/**
+ * Values that JavaScript reads without complaint but the lake's columns cannot hold, and text
+ * DuckDB's JSON reader refuses: each once failed a whole batch (exit 2), or, once in bronze,
+ * every silver step after it. One hostile line must cost one reject, or one replaced character.
+ */
+const lakes = testLakes('hostile');
+
+const fp = (c: string) => c.repeat(64);
+const x509 = (fields: Record<string, unknown>) =>
+  JSON.stringify({ ts: 1700000000.5, 'certificate.version': 3, 'certificate.serial': '01', 'certificate.subject': 'CN=a', 'certificate.issuer': 'CN=Issuer', ...fields });
+
+async function all(lake: Lake, sql: (from: (layer: 'bronze' | 'silver', name: string) => Promise<string>) => Promise<string>): Promise<Record<string, unknown>[]> {
+  const from = async (layer: 'bronze' | 'silver', name: string) => `(${(await (await lake.table(layer, name)).scan()).sql})`;
+  return queryJson(lake.conn, await sql(from));
+}
+
+test('a count past INTEGER, a time past the year 9999, a lone surrogate: one reject each, or U+FFFD; the run goes on', async () => {
+  const log = join(lakes.dir, 'x509.log');
+  // A lone surrogate can only be written as a JSON escape: JSON.stringify would write the character.
+  const lone = x509({ fingerprint: fp('5'), 'certificate.subject': 'CN=SURROGATE' }).replace('SURROGATE', 'lone\\udc00x');
+  const lines = [
+    x509({ fingerprint: fp('1') }),
+    x509({ fingerprint: fp('2'), 'certificate.key_length': 3_000_000_000 }),
+    x509({ fingerprint: fp('3'), 'certificate.not_valid_after': 1e20 }),
+    x509({ fingerprint: fp('4'), ts: 1e19 }),
+    lone,
+    x509({ fingerprint: fp('6'), 'basic_constraints.path_len': 2 ** 40 }),
+    x509({ fingerprint: fp('7'), 'certificate.not_valid_after': 253402300799 }), // 9999-12-31T23:59:59Z: the last second there is
+  ];
+  writeFileSync(log, lines.join('\n') + '\n');
+  const ssl = join(lakes.dir, 'ssl.log');
+  const session = (port: number, uid: string) => JSON.stringify({ ts: 1700000001.25, uid, 'id.orig_h': '10.0.0.1', 'id.orig_p': 50000, 'id.resp_h': '192.0.2.1', 'id.resp_p': port, version: 'TLSv12', established: true, cert_chain_fps: [fp('1')] });
+  writeFileSync(ssl, [session(443, 'Cgood'), session(5_000_000_000, 'Cbad')].join('\n') + '\n');
+
+  const lands = new Map<string, { certs: unknown; obs: unknown; rejects: unknown }>();
+  for (const threads of [0, 2]) {
+    const { lake, report } = await lakes.ingestWith([log, ssl], { readers: { threads, blockBytes: 300, minBytes: 0 } });
+    assert.deepEqual(report.files.map((f) => [f.status, f.certificates, f.observations, f.rejects]), [['ingested', 3, 0, 4], ['ingested', 0, 1, 1]], `${threads} threads: counts per file`);
+    const rejects = await all(lake, async (from) => `SELECT _source_pos::INTEGER AS pos, reason FROM ${await from('bronze', 'rejects')} ORDER BY _source, pos`);
+    assert.deepEqual(rejects, [
+      { pos: 2, reason: 'dest_port: 5000000000 does not fit an INTEGER column' },
+      { pos: 2, reason: 'key_length: 3000000000 does not fit an INTEGER column' },
+      { pos: 3, reason: 'not_valid_after: 1e+23 ms is outside the years a timestamp can hold' },
+      // Past 1e11, ts reads as Zeek's JSON::TS_MILLIS.
+      { pos: 4, reason: 'ts: 10000000000000000000 ms is outside the years a timestamp can hold' },
+      { pos: 6, reason: 'path_len: 1099511627776 does not fit an INTEGER column' },
+    ], `${threads} threads: the rejects name the column and the value`);
+    const certs = await all(lake, async (from) => `SELECT cert_id, subject, subject_cn, CAST(not_valid_after AS VARCHAR) AS nva FROM ${await from('silver', 'certificates')} ORDER BY cert_id`);
+    assert.deepEqual(certs, [
+      { cert_id: fp('1'), subject: 'CN=a', subject_cn: 'a', nva: null },
+      { cert_id: fp('5'), subject: 'CN=lone\ufffdx', subject_cn: 'lone\ufffdx', nva: null },
+      { cert_id: fp('7'), subject: 'CN=a', subject_cn: 'a', nva: '9999-12-31 23:59:59+00' },
+    ], `${threads} threads: the good lines and the surrogate's line land, the surrogate replaced`);
+    const obs = await all(lake, async (from) => `SELECT uid, dest_port, cert_id FROM ${await from('silver', 'observations')}`);
+    assert.deepEqual(obs, [{ uid: 'Cgood', dest_port: 443, cert_id: fp('1') }], `${threads} threads: the good session lands`);
+    lands.set(String(threads), { certs, obs, rejects });
+  }
+  assert.deepEqual(lands.get('2'), lands.get('0'), 'threads land what one thread lands');
+});
+
+test('a time past what silver can convert, already in bronze (from before staging refused it), does not stop silver', async () => {
+  const lake = lakes.newLake();
+  const batch = new BronzeBatch({ lake, ingestId: 'old-run', ingestedAt: 1_700_000_000, source: 'file:///old/x509.log', format: 'zeek_x509' });
+  const ctx = { source: 'file:///old/x509.log', format: 'zeek_x509' };
+  const cert = (sha256: string, notValidAfter: number) => ({
+    sha256, sha1: null, md5: null, serial: '01', version: 3, subject: 'CN=a', issuer: 'CN=b', common_name: 'a', subject_alternative_names: [], san_ip: [], san_email: [], san_uri: [],
+    not_valid_before: 1_600_000_000_000, not_valid_after: notValidAfter, key_alg: null, key_type: null, key_length: null, exponent: null, curve: null, sig_alg: null,
+    is_ca: null, path_len: null, self_issued: null, self_signed: null, extensions: [], der: null, parse_warnings: [], ts: 1_700_000_000_000,
+  });
+  // The row text as staging wrote it before it checked ranges (prepareItem now refuses this one).
+  const good = prepareItem({ kind: 'certificate', pos: 1, cert: cert(fp('a'), 1_800_000_000_000), raw: '{}' }, ctx);
+  const poisoned = { ...good, pos: 2, text: good.text.replace(fp('a'), fp('b')).replace('"not_valid_after":1800000000000', '"not_valid_after":1e300') };
+  assert.notEqual(poisoned.text, good.text.replace(fp('a'), fp('b')), 'the poisoned row differs from a good one by its time');
+  assert.equal(prepareItem({ kind: 'certificate', pos: 2, cert: cert(fp('b'), 1e300), raw: '{}' }, ctx).kind, 'reject', 'staging refuses it now');
+  await batch.addPrepared(good);
+  await batch.addPrepared(poisoned);
+  await batch.commit({ appId: 'test', version: 0 });
+  const result = await refreshSilver(lake, ['zeek_x509']);
+  assert.deepEqual(result.certificates, { inserted: 2, updated: 0 }, 'both certificates reach silver');
+  const rows = await all(lake, async (from) => `SELECT cert_id, CAST(not_valid_after AS VARCHAR) AS nva, validity_days IS NULL AS no_days FROM ${await from('silver', 'certificates')} ORDER BY cert_id`);
+  assert.deepEqual(rows, [
+    { cert_id: fp('a'), nva: '2027-01-15 08:00:00+00', no_days: false },
+    { cert_id: fp('b'), nva: null, no_days: true },
+  ], 'the time silver cannot hold is NULL, not an error');
+});
+
+test('pre-4.1 logs: an x509 line DuckDB cannot read as JSON links no session, and the others still link', async () => {
+  const x509 = join(lakes.dir, 'old-x509.log');
+  const line = (id: string, serial: string, subject: string) => JSON.stringify({ ts: 1598992773.5, id, 'certificate.version': 3, 'certificate.serial': serial, 'certificate.subject': subject, 'certificate.issuer': 'CN=Old CA' });
+  writeFileSync(x509, [line('Fgood', '0B', 'CN=good.example'), line('Flone', '0A', 'CN=SURROGATE').replace('SURROGATE', 'lone\\udc00')].join('\n') + '\n');
+  const ssl = join(lakes.dir, 'old-ssl.log');
+  const session = (uid: string, fuid: string) => JSON.stringify({ ts: 1598992774.5, uid, 'id.orig_h': '10.0.0.5', 'id.orig_p': 50000, 'id.resp_h': '192.0.2.7', 'id.resp_p': 443, established: true, cert_chain_fuids: [fuid] });
+  writeFileSync(ssl, [session('Cgood', 'Fgood'), session('Clone', 'Flone')].join('\n') + '\n');
+  const { lake, report } = await lakes.ingestWith([ssl, x509]);
+  assert.deepEqual(report.files.map((f) => [f.status, f.rejects]), [['ingested', 0], ['ingested', 0]], 'both logs read whole');
+  const rows = await all(lake, async (from) => `SELECT o.uid, o.cert_id, c.subject FROM ${await from('silver', 'observations')} o LEFT JOIN ${await from('silver', 'certificates')} c USING (cert_id) ORDER BY uid`);
+  assert.deepEqual(rows, [
+    { uid: 'Cgood', cert_id: 'issuer-serial:CN=Old CA|0b', subject: 'CN=good.example' },
+    { uid: 'Clone', cert_id: null, subject: null },
+  ], 'the readable line links its session');
+  const certs = await all(lake, async (from) => `SELECT subject FROM ${await from('silver', 'certificates')} ORDER BY subject`);
+  assert.deepEqual(certs, [{ subject: 'CN=good.example' }, { subject: 'CN=lone\ufffd' }], 'both certificates are in silver');
+});
