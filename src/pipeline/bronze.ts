@@ -123,8 +123,7 @@ export class BronzeBatch {
 
   async addPrepared(item: PreparedItem): Promise<void> {
     if (item.kind === 'reject') {
-      const key = item.reasonKey ?? '';
-      this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+      countReason(this.reasons, item.reasonKey ?? '');
       await this.rejects.writeText(item.text);
       return;
     }
@@ -150,7 +149,7 @@ export class BronzeBatch {
     const rows = to - from;
     const view = block.bytes.subarray(offset, offset + bytes);
     if (kind === 'reject') {
-      for (const key of reasonKeys) this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+      for (const key of reasonKeys) countReason(this.reasons, key);
       await this.rejects.writeBytes(view, rows, chars, longest);
     } else {
       if (kind === 'certificate') this.certificates += rows;
@@ -194,9 +193,24 @@ export class BronzeBatch {
   }
 }
 
-/** Group reasons that differ only by numbers (line lengths, positions) for the summary. */
+/**
+ * Group reasons for the summary: ones that differ only by numbers (line lengths, positions) or by
+ * the quoted value they name (`not a time: "..."`). Each reject keeps its whole reason in bronze.
+ */
 export function reasonKey(reason: string): string {
-  return reason.replace(/\d+/g, 'N');
+  return reason.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, 'N');
+}
+
+/** Distinct reasons a summary keeps: hostile input can make a reason of every line. */
+export const MAX_REASONS = 100;
+export const OTHER_REASONS = 'other reasons (see bronze.rejects)';
+
+/** Count `n` rejects for a reason in a summary of at most MAX_REASONS distinct ones. */
+export function countReason(reasons: Map<string, number>, key: string, n = 1): void {
+  const have = reasons.get(key);
+  if (have !== undefined) reasons.set(key, have + n);
+  else if (reasons.size < MAX_REASONS) reasons.set(key, n);
+  else reasons.set(OTHER_REASONS, (reasons.get(OTHER_REASONS) ?? 0) + n);
 }
 
 function safeStringify(raw: unknown): string | null {

@@ -3,7 +3,7 @@ import { listLakeTables } from '../engine/catalog.js';
 import { queryJson } from '../lake/parquet.js';
 
 import type { SourceItem } from '../sources/record.js';
-import { BronzeBatch, KINDS, prepareItem, prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
+import { BronzeBatch, countReason, KINDS, prepareItem, prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
 import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
 import { loadRegistry, recordFile, type FileState } from './registry.js';
@@ -164,7 +164,7 @@ async function ingestFile(
     committing = (async () => {
       try {
         await full.commit({ appId: `src:${file.uri}#${generation}`, version });
-        for (const [k, n] of full.reasons) reasons.set(k, (reasons.get(k) ?? 0) + n);
+        for (const [k, n] of full.reasons) countReason(reasons, k, n);
       } finally {
         await full.discard();
       }

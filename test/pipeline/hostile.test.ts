@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { queryJson } from '../../src/lake/parquet.js';
-import { BronzeBatch, prepareItem } from '../../src/pipeline/bronze.js';
+import { BronzeBatch, countReason, MAX_REASONS, OTHER_REASONS, prepareItem } from '../../src/pipeline/bronze.js';
 import type { Lake } from '../../src/pipeline/lake.js';
 import { refreshSilver } from '../../src/pipeline/silver.js';
 import { testLakes } from '../helpers/lakes.js';
@@ -110,4 +110,20 @@ test('pre-4.1 logs: an x509 line DuckDB cannot read as JSON links no session, an
   ], 'the readable line links its session');
   const certs = await all(lake, async (from) => `SELECT subject FROM ${await from('silver', 'certificates')} ORDER BY subject`);
   assert.deepEqual(certs, [{ subject: 'CN=good.example' }, { subject: 'CN=lone\ufffd' }], 'both certificates are in silver');
+});
+
+test("the summary's reasons stay few whatever the input: values masked, distinct ones capped", async () => {
+  const log = join(lakes.dir, 'reasons.log');
+  // A reason naming each line's own value: a summary of 3,000 reasons, and as many map entries per million lines.
+  const lines = Array.from({ length: 3000 }, (_, i) => x509({ fingerprint: fp('9'), ts: `bad-${i.toString(36).replace(/\d/g, (d) => 'ghijklmnop'[Number(d)]!)}` }));
+  writeFileSync(log, lines.join('\n') + '\n');
+  const { report } = await lakes.ingestWith([log]);
+  assert.equal(report.files[0]!.rejects, 3000, 'every line is a reject');
+  assert.deepEqual(report.rejectReasons, { 'ts: not a time: "…"': 3000 }, 'one reason, the value masked');
+  const reasons = new Map<string, number>();
+  for (let i = 0; i < MAX_REASONS + 50; i++) countReason(reasons, `reason ${'abcdefghijklmnopqrstuvwxyz'[i % 26]}${'abcdefghij'[Math.floor(i / 26)]}`, 2);
+  countReason(reasons, 'reason aa', 5);
+  assert.equal(reasons.size, MAX_REASONS + 1, 'at most MAX_REASONS reasons, and the rest together');
+  assert.equal(reasons.get(OTHER_REASONS), 100, 'the 50 reasons past the cap counted together');
+  assert.equal(reasons.get('reason aa'), 7, 'a reason already kept goes on counting');
 });
