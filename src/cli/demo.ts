@@ -76,9 +76,12 @@ export async function demoCommand(args: string[], effects: Effects, engines: Eng
     await step(exportCommand, ['--to', to, '-o', join(exports, file), '--lake', lake], { ...effects, stderr: () => {} }, false);
   }
   const rel = (p: string) => relative(process.cwd(), p) || '.';
+  // A command to paste, not a placeholder: the first planted certificate the hunts found.
+  const example = report.find((r) => r.found && /^[0-9a-f]{64}$/.test(r.entity))?.entity ?? '<sha256>';
   say(`\n▶ exports in ${rel(exports)}/ (STIX 2.1, Zeek Intel, Suricata rules, CSV)`);
   say(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s. Next:
-  certhunt cert <sha256> --lake ${rel(lake)}        a certificate, its findings and where it was seen
+  certhunt cert ${example} --lake ${rel(lake)}
+      a certificate, its findings and where it was seen
   certhunt hunt default-c2-certificate --lake ${rel(lake)} --format json
   certhunt sql "SELECT * FROM findings LIMIT 5" --lake ${rel(lake)}
   (the web UI is not built yet)`);

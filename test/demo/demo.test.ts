@@ -84,6 +84,18 @@ test('the benign population yields no high or critical finding or risk score', a
   assert.deepEqual(risky.filter((r) => benignCerts.has(r.entity) || benignServers.has(r.entity)), [], 'benign entities with high or critical risk');
 });
 
+test('the certificate command the demo suggests runs as printed, on a certificate it planted', async () => {
+  const m = /certhunt cert (\S+) --lake (\S+)/.exec(out);
+  assert.ok(m, `the demo suggests a cert command:\n${out.slice(-800)}`);
+  const [, fp, lakeArg] = m;
+  const planted = new Set(data.planted.filter((p) => p.kind === 'certificate').map((p) => sha256(data.certificates[p.value]!)));
+  assert.ok(planted.has(fp!), `${fp} is a planted certificate, not a placeholder`);
+  const r = await run('cert', fp!, '--lake', lakeArg!, '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  const view = JSON.parse(r.out) as { findings?: unknown[] };
+  assert.ok(Array.isArray(view.findings) && view.findings.length > 0, 'the certificate has findings');
+});
+
 test('a second run starts afresh; a folder the demo did not make is refused', async () => {
   const again = await run('demo', '--dir', dir, '--seed', '7');
   assert.equal(again.code, 0, again.err);
