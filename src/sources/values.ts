@@ -145,8 +145,34 @@ export function derDigests(b64: string): { sha256: string; sha1: string; md5: st
   return { sha256: h('sha256'), sha1: h('sha1'), md5: h('md5') };
 }
 
+/**
+ * Nesting past this is refused before JSON.parse: one 16 MiB line of `[` made 16M nested arrays,
+ * ~800 MB in one parse, and each reader thread may hold such a line. Records nest 2 or 3 deep.
+ */
+export const MAX_JSON_DEPTH = 64;
+/** Shorter lines cannot nest deep enough to cost memory, and skip the scan. */
+const DEPTH_SCAN_FROM = 64 * 1024;
+
+/** True when the JSON text opens more than `max` objects or arrays at once (strings skipped). */
+function tooDeep(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** A JSON object line, or why not. */
 export function parseObject(text: string): Record<string, unknown> | string {
+  if (text.length > DEPTH_SCAN_FROM && tooDeep(text, MAX_JSON_DEPTH)) return `JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
   let v: unknown;
   try {
     v = JSON.parse(text);

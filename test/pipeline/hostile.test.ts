@@ -127,3 +127,28 @@ test("the summary's reasons stay few whatever the input: values masked, distinct
   assert.equal(reasons.get(OTHER_REASONS), 100, 'the 50 reasons past the cap counted together');
   assert.equal(reasons.get('reason aa'), 7, 'a reason already kept goes on counting');
 });
+
+test('a long JSON line nested past MAX_JSON_DEPTH is a reject before it is parsed, in Zeek, eve and scan logs alike', async () => {
+  const { MAX_JSON_DEPTH } = await import('../../src/sources/values.js');
+  const deep = (n: number) => `{"a":${'['.repeat(n)}${']'.repeat(n)}}`;
+  // Past the depth in a long line (a 16 MiB line of `[` once cost ~800 MB to parse); within it,
+  // and a long line whose brackets sit inside a string, read as before.
+  const long = 'x'.repeat(70_000);
+  const files = [
+    ['x509.log', (extra: string) => x509({ fingerprint: fp('c'), 'certificate.subject': `CN=${extra}` })],
+    ['eve.json', (extra: string) => JSON.stringify({ timestamp: '2026-10-01T10:00:00.000000+0000', event_type: 'tls', src_ip: '10.0.0.1', src_port: 1, dest_ip: '192.0.2.1', dest_port: 443, tls: { subject: `CN=${extra}`, fingerprint: 'ab:'.repeat(19) + 'ab' } })],
+  ] as const;
+  for (const [name, line] of files) {
+    const path = join(lakes.dir, `deep-${name}`);
+    // The record's own object is one level: `a` holds the rest.
+    const tooDeep = deep(MAX_JSON_DEPTH).replace('{"a":', `{"pad":"${long}","a":`);
+    const fine = deep(MAX_JSON_DEPTH - 1).replace('{"a":', `{"pad":"${long}","a":`);
+    writeFileSync(path, [line('ok'), tooDeep, line('[['.repeat(40_000)), fine].join('\n') + '\n');
+    const { lake, report } = await lakes.ingestWith([path]);
+    assert.equal(report.files[0]!.status, 'ingested', `${name} is read`);
+    const rejects = await all(lake, async (from) => `SELECT _source_pos::INTEGER AS pos, reason FROM ${await from('bronze', 'rejects')} ORDER BY pos`);
+    assert.deepEqual(rejects[0], { pos: 2, reason: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` }, `${name}: the deep line is refused`);
+    assert.ok(!rejects.some((r) => r.pos === 1 || r.pos === 3), `${name}: the record and the one with brackets in a string are read (${JSON.stringify(rejects)})`);
+    assert.ok(!rejects.some((r) => r.pos === 4 && /nested/.test(String(r.reason))), `${name}: nesting at the limit is parsed, not refused for depth`);
+  }
+});
