@@ -93,8 +93,20 @@ export function prepareItem(item: SourceItem, ctx: { source: string; format: str
   // The text JSON.stringify of the row object gives, with the record's text checked on its own.
   const head = `{"_source":${lastSourceJson},"_source_pos":${item.pos},"kind":"${item.kind}","raw":${JSON.stringify(raw)},`;
   const text = item.kind === 'certificate' ? `${head}"cert":${body},"obs":null}` : `${head}"obs":${body},"cert":null}`;
+  // A UTF-16 unit is at most 3 bytes: only a row that could be too large is measured.
+  if (text.length * 3 > MAX_ROW_BYTES && Buffer.byteLength(text) > MAX_ROW_BYTES) {
+    const reason = `record too large for bronze: ${Buffer.byteLength(text)} bytes as a row (at most ${MAX_ROW_BYTES})`;
+    return prepareItem({ kind: 'reject', reject: { position: item.pos, reason, excerpt: excerpt(raw ?? '') } }, ctx);
+  }
   return { kind: item.kind, pos: item.pos, text };
 }
+
+/**
+ * The largest staged row, in bytes. DuckDB's JSON reader needs buffers of a few times the
+ * largest row: a 16 MiB line of quotes (escaped twice in its row, ~105 MB) failed the whole
+ * batch at the ingest's memory limit, where a 15 MB line of 900k SANs (~31 MB) lands.
+ */
+export const MAX_ROW_BYTES = 32 * 1024 * 1024 - 2;
 
 let lastSource = '';
 let lastSourceJson = '""';
@@ -143,7 +155,7 @@ export class BronzeBatch {
     for (let i = from; i < to; i++) {
       bytes += block.sizes[i]!;
       chars += block.chars[i]!;
-      if (block.chars[i]! > longest) longest = block.chars[i]!;
+      if (block.sizes[i]! > longest) longest = block.sizes[i]!;
     }
     const kind = KINDS[block.kinds[from]!]!;
     const rows = to - from;

@@ -72,7 +72,7 @@ export class Stage {
   rows = 0;
   /** Text staged so far, in UTF-16 units (about bytes: rows are mostly ASCII). */
   chars = 0;
-  /** Longest row staged, in UTF-16 units. */
+  /** Longest row staged, in UTF-8 bytes. */
   private longest = 0;
   private closed = false;
 
@@ -90,11 +90,12 @@ export class Stage {
   async writeText(text: string): Promise<void> {
     this.rows++;
     this.chars += text.length;
-    if (text.length > this.longest) this.longest = text.length;
+    // A UTF-16 unit is at most 3 bytes: only a row that could be the longest is measured.
+    if (text.length * 3 > this.longest) this.longest = Math.max(this.longest, Buffer.byteLength(text));
     await this.sink.line(text);
   }
 
-  /** Rows already serialised as UTF-8 lines, each ending in a newline; `chars` and `longest` in UTF-16 units. */
+  /** Rows already serialised as UTF-8 lines, each ending in a newline; `chars` in UTF-16 units, `longest` in bytes. */
   async writeBytes(bytes: Uint8Array, rows: number, chars: number, longest: number): Promise<void> {
     this.rows += rows;
     this.chars += chars;
@@ -112,9 +113,11 @@ export class Stage {
   select(columns: [string, string][], extra = ''): string {
     const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
     // DuckDB's JSON reader sizes its buffers from maximum_object_size (per thread): a fixed
-    // 64 MiB cost that much memory for batches of 1 KiB rows. A UTF-16 unit is ≤ 3 UTF-8 bytes.
+    // 64 MiB cost that much memory for batches of 1 KiB rows. Sized from the longest row's bytes,
+    // not three times its UTF-16 length: one 15 MB log line (900k SANs) then asked for buffers
+    // DuckDB's ingest memory limit could not hold, and the run failed.
     let size = 1 << 20;
-    while (size < this.longest * 3 + 2) size *= 2;
+    while (size < this.longest + 2) size *= 2;
     return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${size})`;
   }
 

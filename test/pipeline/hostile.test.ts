@@ -152,3 +152,33 @@ test('a long JSON line nested past MAX_JSON_DEPTH is a reject before it is parse
     assert.ok(!rejects.some((r) => r.pos === 4 && /nested/.test(String(r.reason))), `${name}: nesting at the limit is parsed, not refused for depth`);
   }
 });
+
+test('a line of many megabytes under the line cap lands, or is a reject when its row is too large: the run goes on', async () => {
+  const { run } = await import('../helpers/cli.js');
+  const { MAX_ROW_BYTES } = await import('../../src/pipeline/bronze.js');
+  const fields = ['ts', 'fingerprint', 'certificate.subject', 'certificate.issuer', 'san.dns'];
+  const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tx509', `#fields\t${fields.join('\t')}`, '#types\ttime\tstring\tstring\tstring\tvector[string]'];
+  const row = (f: string, subject: string, sans: string) => ['1700000000.0', fp(f), subject, 'CN=b', sans].join('\t');
+  const log = join(lakes.dir, 'wide-x509.log');
+  writeFileSync(log, [
+    ...header,
+    row('1', 'CN=a', 'a.example'),
+    // 15 MB, 900k SANs: DuckDB's reader was sized for three bytes a character and ran out of memory.
+    row('2', 'CN=many', Array.from({ length: 900_000 }, (_, i) => `h${i % 1000}.example.com`).join(',')),
+    // 15 MB of quotes, escaped in raw and again in the row: past MAX_ROW_BYTES.
+    row('3', `CN=${'"'.repeat(15_000_000)}`, 'q.example'),
+    row('4', 'CN=d', 'd.example'),
+  ].join('\n') + '\n');
+  const lake = join(lakes.dir, 'wide-lake');
+  const r = await run('ingest', log, '--lake', lake, '--format', 'json', '--readers', '0');
+  assert.equal(r.code, 0, r.err.slice(0, 1000));
+  const report = JSON.parse(r.out) as { files: { certificates: number; rejects: number }[]; rejectReasons: Record<string, number> };
+  assert.deepEqual([report.files[0]!.certificates, report.files[0]!.rejects], [3, 1], 'three certificates and one reject');
+  assert.deepEqual(Object.keys(report.rejectReasons), ['record too large for bronze: N bytes as a row (at most N)'], 'the reject says why');
+  const { sql } = await import('../helpers/cli.js');
+  const certs = await sql(lake, 'SELECT cert_id, len(subject_alternative_names)::INTEGER AS sans FROM silver.certificates ORDER BY cert_id');
+  assert.deepEqual(certs, [{ cert_id: fp('1'), sans: 1 }, { cert_id: fp('2'), sans: 900_000 }, { cert_id: fp('4'), sans: 1 }], 'the 900k SANs land whole');
+  const [rej] = await sql(lake, 'SELECT _source_pos::INTEGER AS pos, reason FROM bronze.rejects');
+  assert.equal(rej!.pos, 10, 'the line of quotes is the reject');
+  assert.match(String(rej!.reason), new RegExp(`at most ${MAX_ROW_BYTES}\\)$`));
+});
