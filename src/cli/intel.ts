@@ -32,7 +32,7 @@ export async function intelCommand(args: string[], effects: Effects, engines: En
   for (const file of files) {
     if (file.error) throw file.error;
     const r = await loadIntel(lake, file, { ...(kind ? { kind } : {}), ...(values.name ? { name: values.name.toLowerCase() } : {}) });
-    rows.push({ list: r.kind + (r.name ? `:${r.name}` : ''), source: r.source, entries: r.entries, rejected: r.rejects.length, version: r.outcome.version });
+    rows.push({ list: r.kind + (r.name ? `:${r.name}` : ''), source: r.source, entries: r.entries, rejected: r.rejected, version: r.outcome.version });
     for (const rej of r.rejects.slice(0, 5)) effects.stderr(`  rejected line ${rej.position}: ${escapeTerminal(rej.reason)}\n`);
     if (r.trailer !== null && r.trailer !== r.entries) effects.stderr(`warning: the file says ${r.trailer} entries, ${r.entries} were read\n`);
   }

@@ -23,11 +23,16 @@ const TABLES: Record<IntelKind, { table: string; columns: [string, string][] }> 
 
 const TIMES: Record<string, true> = { listing_date: true, first_seen: true, last_seen: true };
 
+/** Rejects a load keeps to report: held in memory, unlike an ingest's, which go to bronze.rejects. */
+export const MAX_REPORTED_REJECTS = 100;
+
 export interface IntelReport {
   kind: IntelKind;
   name: string | null;
   source: string;
   entries: number;
+  /** Lines refused; `rejects` holds the first MAX_REPORTED_REJECTS of them (a hostile list can be all rejects). */
+  rejected: number;
   rejects: RejectRecord[];
   trailer: number | null;
   outcome: Outcome;
@@ -45,6 +50,7 @@ export async function loadIntel(lake: Lake, file: InputFile & { head?(n: number)
   const spec = TABLES[kind];
   const stage = new Stage();
   const rejects: RejectRecord[] = [];
+  let rejected = 0;
   let entries = 0;
   let trailer: number | null = null;
   try {
@@ -56,7 +62,8 @@ export async function loadIntel(lake: Lake, file: InputFile & { head?(n: number)
       }
       const item = next.value;
       if (item.kind === 'reject') {
-        rejects.push(item.reject);
+        rejected++;
+        if (rejects.length < MAX_REPORTED_REJECTS) rejects.push(item.reject);
         continue;
       }
       entries++;
@@ -74,7 +81,7 @@ export async function loadIntel(lake: Lake, file: InputFile & { head?(n: number)
       await table.create({ from: `SELECT * FROM (${select}) LIMIT 0`, partitionColumns: kind === 'toplist' ? ['list'] : [], ifNotExists: true });
     }
     const outcome = await table.overwrite(select, kind === 'toplist' ? { partition: { list: name } } : {});
-    return { kind, name, source: file.uri, entries, rejects, trailer, outcome };
+    return { kind, name, source: file.uri, entries, rejected, rejects, trailer, outcome };
   } finally {
     await stage.remove();
   }

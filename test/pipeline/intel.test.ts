@@ -96,3 +96,29 @@ test('a list the tool cannot identify is a usage error naming the file', async (
   assert.equal(r.code, 2);
   assert.match(r.err, /mystery\.txt/);
 });
+
+test('a list of bad lines is counted whole and reported in part: memory does not grow with it', async () => {
+  const { MAX_REPORTED_REJECTS } = await import('../../src/pipeline/intel.js');
+  const f = join(dir, 'tranco-hostile.csv');
+  const bad = Array.from({ length: 5000 }, (_, i) => `${i + 2},bad domain ${i}.com`);
+  writeFileSync(f, ['1,good.example', ...bad, '5002,also-good.example'].join('\n') + '\n');
+  const r = await run('intel', f, '--kind', 'toplist', '--name', 'tranco', '--lake', join(dir, 'lake-hostile'), '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  const [row] = JSON.parse(r.out) as { entries: number; rejected: number }[];
+  assert.deepEqual([row!.entries, row!.rejected], [2, 5000], 'every line counted');
+  assert.equal(r.err.split('\n').filter((l) => l.startsWith('  rejected line')).length, 5, 'five reported on stderr');
+  const { loadIntel } = await import('../../src/pipeline/intel.js');
+  const { openEngine } = await import('../../src/engine/duckdb.js');
+  const { Lake } = await import('../../src/pipeline/lake.js');
+  const { listLocations } = await import('../../src/sources/input.js');
+  const engine = await openEngine();
+  try {
+    const [file] = await listLocations([f]);
+    const report = await loadIntel(new Lake(join(dir, 'lake-hostile-2'), engine.conn), file!, { kind: 'toplist', name: 'tranco' });
+    assert.equal(report.rejected, 5000, 'the report counts them all');
+    assert.equal(report.rejects.length, MAX_REPORTED_REJECTS, 'and keeps only the first few');
+    assert.deepEqual(report.rejects.map((x) => x.position).slice(0, 3), [2, 3, 4], 'the first ones, in order');
+  } finally {
+    engine.close();
+  }
+});
