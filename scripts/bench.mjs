@@ -80,6 +80,9 @@ async function main(args) {
       res.load = load;
       results.push(res);
       printResult(res);
+      // As each scenario ends, not once all have: a run stopped during a long later scenario
+      // (bench/ingest.ts's 5 GB ones) keeps the rows of those that finished.
+      if (record) record_([res], { commit, machine, quick });
     }
     if (!keep) rmSync(workDir, { recursive: true, force: true });
     else console.log(`  (kept ${workDir})`);
@@ -88,10 +91,7 @@ async function main(args) {
   if (results.length) {
     console.log('\nsummary');
     for (const r of results) console.log(`  ${r.scenario.padEnd(16)} ${verdict(r)}  ratio ${r.ratio.toFixed(3)}× (target ≤ ${r.target}×)  ours ${show(r.ours, r.unit)}  floor ${show(r.floor, r.unit)}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
-    if (record) {
-      record_(results, { commit, machine, quick });
-      console.log(`\nappended to ${resultsFile}`);
-    }
+    if (record) console.log(`\nappended to ${resultsFile}`);
   }
   process.exit(failed ? 1 : 0);
 }
