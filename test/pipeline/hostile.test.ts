@@ -168,17 +168,23 @@ test('a line of many megabytes under the line cap lands, or is a reject when its
     // 15 MB of quotes, escaped in raw and again in the row: past MAX_ROW_BYTES.
     row('3', `CN=${'"'.repeat(15_000_000)}`, 'q.example'),
     row('4', 'CN=d', 'd.example'),
+    // 8 MB of quotes: the raw text passes the early check, the whole row (raw and record) does not.
+    row('5', `CN=${'"'.repeat(8_000_000)}`, 'r.example'),
   ].join('\n') + '\n');
   const lake = join(lakes.dir, 'wide-lake');
   const r = await run('ingest', log, '--lake', lake, '--format', 'json', '--readers', '0');
   assert.equal(r.code, 0, r.err.slice(0, 1000));
   const report = JSON.parse(r.out) as { files: { certificates: number; rejects: number }[]; rejectReasons: Record<string, number> };
-  assert.deepEqual([report.files[0]!.certificates, report.files[0]!.rejects], [3, 1], 'three certificates and one reject');
-  assert.deepEqual(Object.keys(report.rejectReasons), ['record too large for bronze: N bytes as a row (at most N)'], 'the reject says why');
+  assert.deepEqual([report.files[0]!.certificates, report.files[0]!.rejects], [3, 2], 'three certificates and two rejects');
+  // The first refused from its raw text alone, before its row is built; the second once built.
+  assert.deepEqual(Object.keys(report.rejectReasons).sort(), [
+    'record too large for bronze: N bytes as a row (at most N)',
+    'record too large for bronze: at least N bytes as a row (at most N)',
+  ], 'the rejects say why');
   const { sql } = await import('../helpers/cli.js');
   const certs = await sql(lake, 'SELECT cert_id, len(subject_alternative_names)::INTEGER AS sans FROM silver.certificates ORDER BY cert_id');
   assert.deepEqual(certs, [{ cert_id: fp('1'), sans: 1 }, { cert_id: fp('2'), sans: 900_000 }, { cert_id: fp('4'), sans: 1 }], 'the 900k SANs land whole');
-  const [rej] = await sql(lake, 'SELECT _source_pos::INTEGER AS pos, reason FROM bronze.rejects');
-  assert.equal(rej!.pos, 10, 'the line of quotes is the reject');
-  assert.match(String(rej!.reason), new RegExp(`at most ${MAX_ROW_BYTES}\\)$`));
+  const rejects = await sql(lake, 'SELECT _source_pos::INTEGER AS pos, reason FROM bronze.rejects ORDER BY pos');
+  assert.deepEqual(rejects.map((x) => x.pos), [10, 12], 'the lines of quotes are the rejects');
+  for (const x of rejects) assert.match(String(x.reason), new RegExp(`at most ${MAX_ROW_BYTES}\\)$`), 'the reason names the limit');
 });
