@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { queryJson } from '../../src/lake/parquet.js';
 import { ingest, type IngestOptions, type IngestReport } from '../../src/pipeline/ingest.js';
 import { Lake } from '../../src/pipeline/lake.js';
 import { sourceReader } from '../../src/sources/index.js';
@@ -42,4 +43,15 @@ export function testLakes(prefix: string) {
       return { lake, report: await ingestInto(lake, files, options, maxLineBytes) };
     },
   };
+}
+
+/**
+ * Every row of a lake table but what differs between two runs of the same ingest (its id and
+ * time), in a stable order: [] when the table does not exist.
+ */
+export async function tableRows(lake: Lake, layer: 'bronze' | 'silver', name: string): Promise<unknown[]> {
+  const t = await lake.table(layer, name);
+  if (!(await t.exists())) return [];
+  const exclude = layer === 'bronze' ? ' EXCLUDE (_ingest_id, _ingested_at)' : name === 'observations' ? ' EXCLUDE (_ingest_id)' : '';
+  return queryJson(lake.conn, `SELECT *${exclude} FROM (${(await t.scan()).sql}) ORDER BY ALL`);
 }

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { queryJson } from '../../src/lake/parquet.js';
 import { Lake } from '../../src/pipeline/lake.js';
+import { prng } from '../helpers/bytes.js';
 import { run, sql } from '../helpers/cli.js';
-import { testLakes } from '../helpers/lakes.js';
+import { tableRows, testLakes } from '../helpers/lakes.js';
 
 /**
  * Hostile values in every field of every log format, through the whole pipeline: ingest, hunts,
@@ -21,25 +21,6 @@ const ROUNDS = Number(process.env.CERTHUNT_FUZZ_ROUNDS ?? 150);
 const SEED = Number(process.env.CERTHUNT_FUZZ_SEED ?? 20261128);
 
 const lakes = testLakes('fuzz');
-
-/** A table's rows but its run's id and time, in a stable order; [] when it does not exist. */
-async function rows(lake: Lake, layer: 'bronze' | 'silver', name: string): Promise<unknown[]> {
-  const t = await lake.table(layer, name);
-  if (!(await t.exists())) return [];
-  const plan = await t.scan();
-  return queryJson(lake.conn, `SELECT * EXCLUDE (${layer === 'bronze' ? '_ingest_id, _ingested_at' : name === 'observations' ? '_ingest_id' : '__none'}) FROM (SELECT *, NULL AS __none FROM (${plan.sql})) ORDER BY ALL`);
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values a hostile or broken sensor, or an attacker's certificate, can put in a field. */
 const HOSTILE: unknown[] = [
@@ -127,7 +108,7 @@ function tsvLine(row: Record<string, unknown>, fields: string[]): string {
 }
 
 test(`hostile values in every field of every format (${ROUNDS} lines each, seed ${SEED}): nothing fails, every line is accounted for`, async () => {
-  const r = rng(SEED);
+  const r = prng(SEED);
   const controls = { x509: hex(64, r), eve: hex(40, r), scan: hex(40, r) };
   const files: { name: string; lines: string[] }[] = [];
   const json = (name: string, make: (r: () => number) => Record<string, unknown>, control: Record<string, unknown>, keep: string[]) => {
@@ -169,9 +150,9 @@ test(`hostile values in every field of every format (${ROUNDS} lines each, seed 
   const serial = new Lake(lake, threaded.lake.conn);
   for (const f of report.files) assert.ok(threaded.report.files.some((t) => t.uri === f.uri && t.rejects === f.rejects && t.certificates === f.certificates), `${f.uri}: the same counts on threads`);
   const formats = [...new Set(report.files.map((f) => (f as { format?: string }).format).filter((f): f is string => !!f)), 'rejects'];
-  for (const name of formats) assert.deepEqual(await rows(threaded.lake, 'bronze', name), await rows(serial, 'bronze', name), `bronze.${name}: the same rows on threads (seed ${SEED})`);
-  assert.ok((await rows(serial, 'silver', 'certificates')).length > ROUNDS, 'most mutated certificates land: the comparison is not of empty tables');
-  for (const name of ['certificates', 'observations']) assert.deepEqual(await rows(threaded.lake, 'silver', name), await rows(serial, 'silver', name), `silver.${name}: the same rows on threads (seed ${SEED})`);
+  for (const name of formats) assert.deepEqual(await tableRows(threaded.lake, 'bronze', name), await tableRows(serial, 'bronze', name), `bronze.${name}: the same rows on threads (seed ${SEED})`);
+  assert.ok((await tableRows(serial, 'silver', 'certificates')).length > ROUNDS, 'most mutated certificates land: the comparison is not of empty tables');
+  for (const name of ['certificates', 'observations']) assert.deepEqual(await tableRows(threaded.lake, 'silver', name), await tableRows(serial, 'silver', name), `silver.${name}: the same rows on threads (seed ${SEED})`);
 
   const landed = await sql(lake, `SELECT cert_id FROM silver.certificates WHERE cert_id IN ('${controls.x509}', 'sha1:${controls.eve}', 'sha1:${controls.scan}') ORDER BY cert_id`);
   assert.deepEqual(landed.map((x) => x.cert_id), [controls.x509, `sha1:${controls.eve}`, `sha1:${controls.scan}`].sort(), 'the untouched lines land');
