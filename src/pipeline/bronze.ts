@@ -80,10 +80,11 @@ export function prepareItem(item: SourceItem, ctx: { source: string; format: str
   const raw = safeStringify(item.raw);
   const record = item.kind === 'certificate' ? item.cert : item.obs;
   const bad = outOfRange(record, item.kind === 'certificate' ? CERT_RANGES : OBS_RANGES);
-  if (bad) return prepareItem({ kind: 'reject', reject: { position: item.pos, reason: bad, excerpt: excerpt(raw ?? '') } }, ctx);
+  if (bad) return refused(item.pos, bad, raw, ctx);
   // A raw text whose escaped form alone passes the limit is refused before its row is built: a
   // 16 MiB line of quotes peaked at 504 MiB RSS making a row only to refuse it, 224 MiB this way.
-  if (raw !== null && raw.length > MAX_ROW_BYTES / 2 && escapedLength(raw) > MAX_ROW_BYTES) return tooLarge(item.pos, `at least ${escapedLength(raw)}`, raw, ctx);
+  const rawBytes = raw !== null && raw.length > MAX_ROW_BYTES / 2 ? escapedLength(raw) : 0;
+  if (rawBytes > MAX_ROW_BYTES) return refused(item.pos, tooLarge(`at least ${rawBytes}`), raw, ctx);
   let body = JSON.stringify(record);
   // JSON.stringify writes a lone surrogate (a JSON line's \ud800 escape, a BMPString) as an
   // escape DuckDB refuses, which failed the whole batch: U+FFFD instead, as for invalid UTF-8.
@@ -97,14 +98,17 @@ export function prepareItem(item: SourceItem, ctx: { source: string; format: str
   const head = `{"_source":${lastSourceJson},"_source_pos":${item.pos},"kind":"${item.kind}","raw":${JSON.stringify(raw)},`;
   const text = item.kind === 'certificate' ? `${head}"cert":${body},"obs":null}` : `${head}"obs":${body},"cert":null}`;
   // A UTF-16 unit is at most 3 bytes: only a row that could be too large is measured.
-  if (text.length * 3 > MAX_ROW_BYTES && Buffer.byteLength(text) > MAX_ROW_BYTES) return tooLarge(item.pos, String(Buffer.byteLength(text)), raw, ctx);
+  const bytes = text.length * 3 > MAX_ROW_BYTES ? Buffer.byteLength(text) : 0;
+  if (bytes > MAX_ROW_BYTES) return refused(item.pos, tooLarge(String(bytes)), raw, ctx);
   return { kind: item.kind, pos: item.pos, text };
 }
 
-function tooLarge(pos: number, bytes: string, raw: string | null, ctx: { source: string; format: string }): PreparedItem {
-  const reason = `record too large for bronze: ${bytes} bytes as a row (at most ${MAX_ROW_BYTES})`;
+/** A record staging cannot keep, as the reject row of its line. */
+function refused(pos: number, reason: string, raw: string | null, ctx: { source: string; format: string }): PreparedItem {
   return prepareItem({ kind: 'reject', reject: { position: pos, reason, excerpt: excerpt(raw ?? '') } }, ctx);
 }
+
+const tooLarge = (bytes: string) => `record too large for bronze: ${bytes} bytes as a row (at most ${MAX_ROW_BYTES})`;
 
 /** At least the UTF-8 bytes of `text` as a JSON string: one per unit, two for `"` and `\\`. */
 function escapedLength(text: string): number {
