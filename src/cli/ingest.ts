@@ -2,7 +2,7 @@ import { INGEST_MEMORY_LIMIT, type Engine } from '../engine/duckdb.js';
 import { ingest, type IngestReport } from '../pipeline/ingest.js';
 import { Lake } from '../pipeline/lake.js';
 import { listLocations } from '../sources/input.js';
-import { inputFormatNames, sourceReader } from '../sources/index.js';
+import { inputFormatNames, sourceReader, unknownInputFormat } from '../sources/index.js';
 import { makeContext, parse, type Effects } from './context.js';
 import { usage } from './error.js';
 import { escapeTerminal, safeJson } from './escape.js';
@@ -10,7 +10,7 @@ import { FORMATS, type Format } from './output.js';
 import { ProgressLine } from './progress.js';
 
 /** The command's help; `formats` lists what --input-format takes (the top-level help points here instead). */
-export function ingestHelp(formats = `${inputFormatNames().join(', ')}`): string {
+export function ingestHelp(formats = inputFormatNames().join(', ')): string {
   return `certhunt ingest PATH|GLOB|DIR|s3://bucket/prefix|https://URL|- ... [--input-format auto|NAME] [--map col=field,...] [--format table|json]
 
 Reads Zeek x509/ssl/known_certs logs (TSV or JSON), Suricata eve.json TLS events, scan exports
@@ -45,9 +45,8 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   }
   // A misspelt format is the user's mistake, said before any file is opened (and exit 2), not a
   // failure of every file.
-  if (inputFormat && inputFormat !== 'auto' && !inputFormatNames().includes(inputFormat)) {
-    throw usage(`unknown input format "${inputFormat}" (known: auto, ${inputFormatNames().join(', ')})`);
-  }
+  const unknown = inputFormat ? unknownInputFormat(inputFormat) : null;
+  if (unknown) throw usage(unknown);
   const ctx = makeContext(effects, { lake: values.lake, format: outFormat }, engines);
   const map = parseMap(values.map);
   const files = await listLocations(positionals);

@@ -20,6 +20,11 @@ export function inputFormatNames(): string[] {
   return [...formatNames(), CERTFILE, PCAP];
 }
 
+/** Why `name` is not an input format (`auto` is one: find it from the content), or null. */
+export function unknownInputFormat(name: string): string | null {
+  return name === 'auto' || inputFormatNames().includes(name) ? null : `unknown input format "${name}" (known: auto, ${inputFormatNames().join(', ')})`;
+}
+
 export function formatNames(): string[] {
   return LINE_FORMATS.map((f) => f.name);
 }
@@ -78,7 +83,7 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       let format: LineFormat | undefined;
       if (forced && forced !== 'auto') {
         format = formatByName(forced);
-        if (!format) throw new Error(`unknown input format "${forced}" (known: ${inputFormatNames().join(', ')})`);
+        if (!format) throw new Error(unknownInputFormat(forced) ?? `no line reader for input format "${forced}"`);
       } else format = detectLineFormat(head);
       if (!format) return undefined;
       const f = format;
