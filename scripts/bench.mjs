@@ -3,7 +3,9 @@
 //
 // Each bench/<name>.ts (or .mjs/.js) exports `scenarios: { [scenario]: (opts) => Promise<BenchResult> }`
 // (see bench/lake.ts for the BenchResult shape). A name on the command line selects a whole file
-// (`lake`) or one scenario (`lake-append`); no name runs everything. Every scenario runs in its own
+// (`lake`) or one scenario (`lake-append`); `FILE:SCENARIO` selects one scenario of one file, for a
+// scenario named like its file (`ingest:ingest` without bench/ingest.ts's 5 GB ones); no name runs
+// everything. Every scenario runs in its own
 // child process (TypeScript through tsx), so its peak RSS is its own. Results are printed and
 // appended to bench/RESULTS.md (unless --no-record).
 import { spawnSync } from 'node:child_process';
@@ -50,10 +52,10 @@ async function main(args) {
     if (r.status !== 0) fail(`cannot load ${file}:\n${r.stderr}`);
     const names = JSON.parse(r.stdout.trim().split('\n').pop());
     for (const s of names) {
-      if (wanted.length === 0 || wanted.includes(name) || wanted.includes(s)) plan.push({ file, scenario: s });
+      if (wanted.length === 0 || wanted.includes(name) || wanted.includes(s) || wanted.includes(`${name}:${s}`)) plan.push({ file, scenario: s });
     }
   }
-  const known = new Set(plan.map((p) => p.scenario));
+  const known = new Set(plan.flatMap((p) => [p.scenario, `${basename(p.file).replace(/\.\w+$/, '')}:${p.scenario}`]));
   for (const w of wanted) {
     if (!benchFiles().some((b) => b.name === w) && !known.has(w)) fail(`no benchmark named "${w}" (files in bench/: ${benchFiles().map((b) => b.name).join(', ')})`);
   }
