@@ -183,8 +183,11 @@ export class DeltaTable {
     return { status: 'committed', version: 0, attempts: 1 };
   }
 
-  /** Append the rows of `source`; with `txn`, a batch already committed is skipped. */
-  async append(source: string, options: { txn?: TxnId; mergeSchema?: boolean; createIfMissing?: CreateOptions } = {}): Promise<Outcome> {
+  /**
+   * Append the rows of `source`; with `txn`, a batch already committed is skipped. `tags` go on
+   * every file added (the add action's `tags`), for readers of the log to plan by.
+   */
+  async append(source: string, options: { txn?: TxnId; mergeSchema?: boolean; createIfMissing?: CreateOptions; tags?: Record<string, string> } = {}): Promise<Outcome> {
     if (options.createIfMissing && !(await this.exists())) {
       await this.create({ ...options.createIfMissing, ifNotExists: true });
     }
@@ -205,7 +208,8 @@ export class DeltaTable {
           ...(aligned.evolved ? { evolved: { ...snapshot.metadata, schemaString: JSON.stringify(aligned.schema) } } : {}),
         };
       }
-      const actions: Action[] = written.adds.map((add) => ({ add }));
+      const tags = options.tags;
+      const actions: Action[] = written.adds.map((add) => ({ add: tags ? { ...add, tags } : add }));
       if (written.evolved) actions.unshift({ metaData: written.evolved });
       if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: this.clock() } });
       return {

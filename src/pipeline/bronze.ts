@@ -4,7 +4,7 @@ import type { TxnId } from '../lake/table.js';
 import { excerpt, type SourceItem } from '../sources/record.js';
 import { CERT_FIELDS, CERT_RANGES, OBS_FIELDS, OBS_RANGES, outOfRange, structType } from './columns.js';
 import type { Lake } from './lake.js';
-import { Stage } from './stage.js';
+import { LARGE_ROW, largeRowFits, Stage } from './stage.js';
 
 /**
  * Bronze: one table per source format, every record as read (`raw`, JSON text) plus what the
@@ -29,6 +29,12 @@ export const REJECT_COLUMNS: [string, string][] = [
 ];
 
 export const REJECTS = 'rejects';
+
+/**
+ * The add-action tag on a bronze file whose batch held large rows (stage.ts, LARGE_ROW): their
+ * UTF-16 units. Silver's steps take no more of them at once than bronze's batches do.
+ */
+export const LARGE_ROWS_TAG = 'certhunt.largeRowsChars';
 
 export interface BatchContext {
   lake: Lake;
@@ -170,10 +176,12 @@ export class BronzeBatch {
   async addRun(block: PreparedBlock, from: number, to: number, offset: number, reasonKeys: string[]): Promise<number> {
     let bytes = 0;
     let chars = 0;
+    let large = 0;
     let longest = 0;
     for (let i = from; i < to; i++) {
       bytes += block.sizes[i]!;
       chars += block.chars[i]!;
+      if (block.chars[i]! > LARGE_ROW) large += block.chars[i]!;
       if (block.sizes[i]! > longest) longest = block.sizes[i]!;
     }
     const kind = KINDS[block.kinds[from]!]!;
@@ -181,11 +189,11 @@ export class BronzeBatch {
     const view = block.bytes.subarray(offset, offset + bytes);
     if (kind === 'reject') {
       for (const key of reasonKeys) countReason(this.reasons, key);
-      await this.rejects.writeBytes(view, rows, chars, longest);
+      await this.rejects.writeBytes(view, rows, chars, large, longest);
     } else {
       if (kind === 'certificate') this.certificates += rows;
       else this.observations += rows;
-      await this.records.writeBytes(view, rows, chars, longest);
+      await this.records.writeBytes(view, rows, chars, large, longest);
     }
     return bytes;
   }
@@ -199,6 +207,11 @@ export class BronzeBatch {
     return this.records.chars + this.rejects.chars;
   }
 
+  /** Whether a row of `chars` units may join the batch (see largeRowFits): rejects are never large. */
+  fits(chars: number): boolean {
+    return largeRowFits(this.records.large, chars);
+  }
+
   /** Commit the batch: records to bronze.<format>, rejects to bronze.rejects, both under `txn`. */
   async commit(txn: TxnId): Promise<{ records?: Outcome; rejects?: Outcome }> {
     await this.records.close();
@@ -208,7 +221,8 @@ export class BronzeBatch {
     if (this.records.rows > 0) {
       const table = await this.ctx.lake.table('bronze', this.ctx.format);
       const q = this.records.select(BRONZE_COLUMNS, lineage);
-      out.records = await table.append(q, { txn, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
+      const large = this.records.large;
+      out.records = await table.append(q, { txn, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` }, ...(large > 0 ? { tags: { [LARGE_ROWS_TAG]: String(large) } } : {}) });
     }
     if (this.rejects.rows > 0) {
       const table = await this.ctx.lake.table('bronze', REJECTS);

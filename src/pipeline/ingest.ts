@@ -8,6 +8,7 @@ import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError
 import type { Lake } from './lake.js';
 import { loadRegistry, recordFile, type FileState } from './registry.js';
 import { refreshSilver, type SilverResult, type StepLimits } from './silver.js';
+import { LARGE_ROW, largeRowFits } from './stage.js';
 
 /**
  * `certhunt ingest`: every input file → its format → bronze (in committed batches) → silver.
@@ -189,6 +190,7 @@ async function ingestFile(
   };
   const take = async (item: PreparedItem): Promise<void> => {
     if (item.pos <= skipBefore) return;
+    if (batch && !batch.fits(item.text.length)) await flush();
     batch ??= newBatch();
     await batch.addPrepared(item);
     await added(item.kind, 1);
@@ -204,15 +206,21 @@ async function ingestFile(
         offset += b.sizes[i++]!;
         continue;
       }
+      if (batch && !batch.fits(b.chars[i]!)) await flush();
       batch ??= newBatch();
       const kind = b.kinds[i]!;
       let rows = batch.size;
       let chars = batch.chars;
+      let large = batch.records.large;
       let j = i;
       do {
         rows++;
-        chars += b.chars[j++]!;
-      } while (j < b.kinds.length && b.kinds[j] === kind && b.pos[j]! > skipBefore && rows < batchSize && chars < batchChars);
+        const c = b.chars[j++]!;
+        chars += c;
+        if (c > LARGE_ROW) large += c;
+      } while (
+        j < b.kinds.length && b.kinds[j] === kind && b.pos[j]! > skipBefore && rows < batchSize && chars < batchChars && largeRowFits(large, b.chars[j]!)
+      );
       const keys = kind === REJECT ? b.reasonKeys.slice(reject, reject + j - i) : [];
       offset += await batch.addRun(b, i, j, offset, keys);
       if (kind === REJECT) reject += j - i;

@@ -6,7 +6,8 @@ import { quoteIdent, sqlString, tempTableName } from '../lake/schema.js';
 import type { DeltaTable } from '../lake/table.js';
 import { CERT_FIELDS, msToTimestamp, OBS_FIELDS, TIME_COLUMNS } from './columns.js';
 import type { Lake } from './lake.js';
-import { REJECTS } from './bronze.js';
+import { LARGE_ROWS_TAG, REJECTS } from './bronze.js';
+import { LARGE_ROWS_CHARS } from './stage.js';
 
 /**
  * Silver from bronze, incrementally: each bronze table's commits since the version silver last
@@ -66,12 +67,29 @@ export interface StepLimits {
   purgeShare: number;
 }
 
-/** Consecutive bronze commits grouped into silver steps (see SILVER_STEP_ROWS); a commit is never split. */
+/**
+ * Consecutive bronze commits grouped into silver steps (see SILVER_STEP_ROWS); a commit is never
+ * split. Commits with large rows (LARGE_ROWS_TAG) share a step only while those fit in
+ * LARGE_ROWS_CHARS, as rows do in a bronze batch: the bronze of a dozen rows of 900k SANs each
+ * is a few MB of Parquet, far under the step's bytes, and silver ran out of memory on them.
+ */
 export function* silverSteps(added: Added, limits: Omit<StepLimits, 'purgeShare'>): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
   let files: Added['files'] = [];
   let rows = 0;
   let bytes = 0;
+  let large = 0;
+  let last = 0;
   for (const [i, c] of added.commits.entries()) {
+    const commitLarge = c.files.reduce((n, f) => n + (Number(f.tags?.[LARGE_ROWS_TAG]) || 0), 0);
+    if (commitLarge > 0 && large > 0 && large + commitLarge > LARGE_ROWS_CHARS) {
+      yield { version: last, files, snapshot: added.snapshot };
+      files = [];
+      rows = 0;
+      bytes = 0;
+      large = 0;
+    }
+    large += commitLarge;
+    last = c.version;
     files.push(...c.files);
     rows += c.files.reduce((n, f) => n + (physicalRows(f) ?? 0), 0);
     bytes += c.files.reduce((n, f) => n + f.size, 0);
@@ -81,6 +99,7 @@ export function* silverSteps(added: Added, limits: Omit<StepLimits, 'purgeShare'
       files = [];
       rows = 0;
       bytes = 0;
+      large = 0;
     }
   }
 }

@@ -61,6 +61,18 @@ export function sweepStages(root: string, now = Date.now()): string[] {
   return removed;
 }
 
+/**
+ * Rows of more than LARGE_ROW UTF-16 units that one stage (one COPY) may hold together, a single
+ * larger one always fitting. DuckDB holds a vector of rows (2,048) whole at each step of a COPY:
+ * for normal rows a few MB, but two rows of 900k SANs (27 MB each, within the line and row caps)
+ * ran out of the ingest's 384 MB in the bronze write, where one lands.
+ */
+export const LARGE_ROW = 64 * 1024;
+export const LARGE_ROWS_CHARS = 32 * 1024 * 1024;
+
+/** Whether a row of `chars` units may join a stage whose large rows already hold `large` units. */
+export const largeRowFits = (large: number, chars: number): boolean => chars <= LARGE_ROW || large === 0 || large + chars <= LARGE_ROWS_CHARS;
+
 /** DuckDB's JSON buffer for a stage of short rows (maximum_object_size, see select()). */
 const MIN_OBJECT_SIZE = 1 << 20;
 
@@ -75,6 +87,8 @@ export class Stage {
   rows = 0;
   /** Text staged so far, in UTF-16 units (about bytes: rows are mostly ASCII). */
   chars = 0;
+  /** The part of `chars` in rows of more than LARGE_ROW units. */
+  large = 0;
   /** Longest row staged, in UTF-8 bytes. */
   private longest = 0;
   private closed = false;
@@ -93,6 +107,7 @@ export class Stage {
   async writeText(text: string): Promise<void> {
     this.rows++;
     this.chars += text.length;
+    if (text.length > LARGE_ROW) this.large += text.length;
     // A UTF-16 unit is at most 3 bytes: only a row that could need more than the smallest buffer
     // and be the longest is measured (measuring each ~2 kB row cost ~0.35 µs on the main thread).
     const most = text.length * 3;
@@ -100,10 +115,14 @@ export class Stage {
     await this.sink.line(text);
   }
 
-  /** Rows already serialised as UTF-8 lines, each ending in a newline; `chars` in UTF-16 units, `longest` in bytes. */
-  async writeBytes(bytes: Uint8Array, rows: number, chars: number, longest: number): Promise<void> {
+  /**
+   * Rows already serialised as UTF-8 lines, each ending in a newline; `chars` in UTF-16 units,
+   * `large` the part of it in large rows, `longest` in bytes.
+   */
+  async writeBytes(bytes: Uint8Array, rows: number, chars: number, large: number, longest: number): Promise<void> {
     this.rows += rows;
     this.chars += chars;
+    this.large += large;
     if (longest > this.longest) this.longest = longest;
     await this.sink.bytesOut(bytes);
   }

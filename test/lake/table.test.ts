@@ -415,6 +415,18 @@ describe('checkpoints', () => {
     const [pv] = await q(`SELECT add.partitionValues['p'] AS p FROM read_parquet('${cp}') WHERE add IS NOT NULL LIMIT 1`);
     assert.ok(pv && pv.p !== undefined);
   });
+  test("an append's tags go on every file it adds and survive a checkpoint", async () => {
+    const t = table({ checkpointInterval: 2 });
+    await t.create({ from: 'SELECT 0 AS id' });
+    await t.append('SELECT 1 AS id', { tags: { 'certhunt.largeRowsChars': '123' } });
+    await t.append('SELECT 2 AS id');
+    assert.deepEqual(logJson(t, 1).flatMap((a) => (a.add ? [a.add.tags] : [])), [{ 'certhunt.largeRowsChars': '123' }], 'the add action carries the tags');
+    assert.ok(readdirSync(join(t.location, '_delta_log')).includes('00000000000000000002.checkpoint.parquet'), 'a checkpoint was written');
+    const fresh = await new DeltaTable(new FsStorage(t.location), engine.conn).snapshot();
+    assert.equal(fresh.segment.checkpoint?.version, 2, 'read through the checkpoint');
+    const tagged = fresh.files.filter((f) => f.tags && Object.keys(f.tags).length > 0).map((f) => f.tags);
+    assert.deepEqual(tagged, [{ 'certhunt.largeRowsChars': '123' }], 'one file tagged, as committed');
+  });
 });
 
 describe('maintenance', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { queryJson } from '../../src/lake/parquet.js';
-import { BronzeBatch, countReason, MAX_REASONS, OTHER_REASONS, prepareItem } from '../../src/pipeline/bronze.js';
+import { BronzeBatch, countReason, LARGE_ROWS_TAG, MAX_REASONS, OTHER_REASONS, prepareItem } from '../../src/pipeline/bronze.js';
 import type { Lake } from '../../src/pipeline/lake.js';
 import { refreshSilver } from '../../src/pipeline/silver.js';
 import { testLakes } from '../helpers/lakes.js';
@@ -170,12 +170,15 @@ test('a line of many megabytes under the line cap lands, or is a reject when its
     row('4', 'CN=d', 'd.example'),
     // 8 MB of quotes: the raw text passes the early check, the whole row (raw and record) does not.
     row('5', `CN=${'"'.repeat(8_000_000)}`, 'r.example'),
+    // A second row of 900k SANs: two of them in one bronze batch, then in one silver step, ran
+    // out of DuckDB's ingest memory (each lands alone).
+    row('6', 'CN=many too', Array.from({ length: 900_000 }, (_, i) => `h${i % 1000}.example.org`).join(',')),
   ].join('\n') + '\n');
   const lake = join(lakes.dir, 'wide-lake');
   const r = await run('ingest', log, '--lake', lake, '--format', 'json', '--readers', '0');
   assert.equal(r.code, 0, r.err.slice(0, 1000));
   const report = JSON.parse(r.out) as { files: { certificates: number; rejects: number }[]; rejectReasons: Record<string, number> };
-  assert.deepEqual([report.files[0]!.certificates, report.files[0]!.rejects], [3, 2], 'three certificates and two rejects');
+  assert.deepEqual([report.files[0]!.certificates, report.files[0]!.rejects], [4, 2], 'four certificates and two rejects');
   // The first refused from its raw text alone, before its row is built; the second once built.
   assert.deepEqual(Object.keys(report.rejectReasons).sort(), [
     'record too large for bronze: N bytes as a row (at most N)',
@@ -183,7 +186,20 @@ test('a line of many megabytes under the line cap lands, or is a reject when its
   ], 'the rejects say why');
   const { sql } = await import('../helpers/cli.js');
   const certs = await sql(lake, 'SELECT cert_id, len(subject_alternative_names)::INTEGER AS sans FROM silver.certificates ORDER BY cert_id');
-  assert.deepEqual(certs, [{ cert_id: fp('1'), sans: 1 }, { cert_id: fp('2'), sans: 900_000 }, { cert_id: fp('4'), sans: 1 }], 'the 900k SANs land whole');
+  assert.deepEqual(
+    certs,
+    [{ cert_id: fp('1'), sans: 1 }, { cert_id: fp('2'), sans: 900_000 }, { cert_id: fp('4'), sans: 1 }, { cert_id: fp('6'), sans: 900_000 }],
+    'both lists of 900k SANs land whole',
+  );
+  // Each landed in a bronze batch of its own, tagged so that silver takes them one step each.
+  const logDir = join(lake, 'bronze', 'zeek_x509', '_delta_log');
+  const tags = readdirSync(logDir)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) => readFileSync(join(logDir, f), 'utf8').trimEnd().split('\n'))
+    .map((l) => (JSON.parse(l) as { add?: { tags?: Record<string, string> } }).add?.tags?.[LARGE_ROWS_TAG])
+    .filter((t) => t !== undefined);
+  assert.equal(tags.length, 2, `two bronze files hold large rows, one each: ${JSON.stringify(tags)}`);
+  assert.ok(tags.every((t) => Number(t) > 15_000_000 && Number(t) <= MAX_ROW_BYTES), `each tag counts one row of 900k SANs: ${JSON.stringify(tags)}`);
   const rejects = await sql(lake, 'SELECT _source_pos::INTEGER AS pos, reason FROM bronze.rejects ORDER BY pos');
   assert.deepEqual(rejects.map((x) => x.pos), [10, 12], 'the lines of quotes are the rejects');
   for (const x of rejects) assert.match(String(x.reason), new RegExp(`at most ${MAX_ROW_BYTES}\\)$`), 'the reason names the limit');

@@ -5,21 +5,26 @@ import { test } from 'node:test';
 import { queryJson } from '../../src/lake/parquet.js';
 import type { IngestOptions } from '../../src/pipeline/ingest.js';
 import type { Lake } from '../../src/pipeline/lake.js';
+import { LARGE_ROWS_TAG } from '../../src/pipeline/bronze.js';
 import { silverSteps } from '../../src/pipeline/silver.js';
+import { LARGE_ROWS_CHARS } from '../../src/pipeline/stage.js';
 import { run } from '../helpers/cli.js';
 import { testLakes } from '../helpers/lakes.js';
 
 type Added = Parameters<typeof silverSteps>[0];
 
-/** Commits of `rows` rows in `bytes` of Parquet each, as addedSince gives them. */
-function added(commits: { rows: number; bytes: number }[]): Added {
+/** Commits of `rows` rows in `bytes` of Parquet each, as addedSince gives them (`large`: LARGE_ROWS_TAG). */
+function added(commits: { rows: number; bytes: number; large?: number }[]): Added {
   return {
     files: [],
     version: commits.length,
     snapshot: {} as Added['snapshot'],
     commits: commits.map((c, i) => ({
       version: i + 1,
-      files: [{ path: `f${i}.parquet`, size: c.bytes, partitionValues: {}, modificationTime: 0, dataChange: true, stats: JSON.stringify({ numRecords: c.rows }) }],
+      files: [{
+        path: `f${i}.parquet`, size: c.bytes, partitionValues: {}, modificationTime: 0, dataChange: true, stats: JSON.stringify({ numRecords: c.rows }),
+        ...(c.large ? { tags: { [LARGE_ROWS_TAG]: String(c.large) } } : {}),
+      }],
     })),
   };
 }
@@ -37,6 +42,19 @@ test('silver steps: narrow rows group up to the row limit, wide ones (the DER) b
   const big = added([{ rows: 5000, bytes: 100 }, { rows: 1, bytes: 1 }]);
   assert.deepEqual(versions(big, limits), [1, 2], 'a commit over the limit is one step of its own');
   assert.deepEqual(versions(added([]), limits), [], 'nothing new, no step');
+});
+
+test('silver steps: commits with large rows share a step only while those fit in LARGE_ROWS_CHARS', () => {
+  const limits = { rows: 1000, bytes: 1_000_000, wideRowBytes: 1024 };
+  const half = LARGE_ROWS_CHARS / 2;
+  // A dozen rows of 900k SANs are a few MB of Parquet: only the tag tells them apart.
+  const mixed = added([
+    { rows: 10, bytes: 4000, large: half }, { rows: 10, bytes: 4000, large: half }, { rows: 10, bytes: 4000, large: 1 },
+    { rows: 10, bytes: 4000 }, { rows: 10, bytes: 4000, large: LARGE_ROWS_CHARS * 2 }, { rows: 10, bytes: 4000 },
+  ]);
+  assert.deepEqual(versions(mixed, limits), [2, 4, 6], 'a step ends before the large rows that would not fit, and a commit past the limit starts a step of its own');
+  const plain = added(Array.from({ length: 6 }, () => ({ rows: 10, bytes: 4000 })));
+  assert.deepEqual(versions(plain, limits), [6], 'without large rows, one step as before');
 });
 
 const lakes = testLakes('silver');
