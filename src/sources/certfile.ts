@@ -106,7 +106,32 @@ export function shannonEntropy(text: string | null): number | null {
 
 const asciiCounts = new Uint32Array(128);
 
+/**
+ * Entries a certificate's lists keep (SANs, extensions, warnings); past it, the first ones and a
+ * parse warning saying how many there were. Real certificates name at most a few thousand. A
+ * hostile one with 900k SANs fits a 16 MiB log line, and every later step held them whole: a
+ * dozen ran DuckDB out of memory in silver, then in hunts (sni-mismatch's names, a materialized
+ * list child of 165 MiB), so one served certificate could switch a hunt off. Bronze's `raw`
+ * keeps the record as read.
+ */
+export const MAX_LIST_ENTRIES = 10_000;
+const BOUNDED_LISTS = ['subject_alternative_names', 'san_ip', 'san_email', 'san_uri', 'extensions'] as const;
+
+function boundLists(cert: CertificateRecord): void {
+  for (const name of BOUNDED_LISTS) {
+    const list = cert[name];
+    if (list.length <= MAX_LIST_ENTRIES) continue;
+    cert[name] = list.slice(0, MAX_LIST_ENTRIES);
+    cert.parse_warnings = [...cert.parse_warnings, `${name}: kept the first ${MAX_LIST_ENTRIES} of ${list.length} entries`];
+  }
+  if (cert.parse_warnings.length > MAX_LIST_ENTRIES) {
+    const n = cert.parse_warnings.length;
+    cert.parse_warnings = [...cert.parse_warnings.slice(0, MAX_LIST_ENTRIES - 1), `parse_warnings: kept the first ${MAX_LIST_ENTRIES - 1} of ${n} entries`];
+  }
+}
+
 function withParts(cert: CertificateRecord): CertificateRecord {
+  boundLists(cert);
   const out = cert as CertificateRecord & CertificateParts;
   out.cn_entropy = shannonEntropy(cert.common_name);
   out.registered_domains = registeredDomains(cert.common_name, cert.subject_alternative_names);

@@ -3,9 +3,14 @@ import { main } from '../../src/cli/main.js';
 
 /** Run one certhunt command line in-process with captured, quiet effects. */
 export async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runWith({}, ...argv);
+}
+
+/** run() with environment variables (e.g. CERTHUNT_MEMORY). */
+export async function runWith(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {}, isTTY: false });
+  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s), env, isTTY: false });
   return { code, out, err };
 }
 
