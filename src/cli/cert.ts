@@ -4,7 +4,7 @@ import { loadProfiles } from '../hunts/profile.js';
 import { queryJson } from '../lake/parquet.js';
 import { makeContext, parse, type Effects } from './context.js';
 import { CliError, usage } from './error.js';
-import { escapeTerminal } from './escape.js';
+import { escapeTerminal, safeJson } from './escape.js';
 import { huntViews, LIBRARY_PROFILES } from './hunt.js';
 import { formatRows } from './output.js';
 import { sqlString } from '../lake/schema.js';
@@ -15,6 +15,19 @@ Everything known about one certificate: its fields and enrichment, its findings 
 hunt run, every place it was seen (server address and port, server names, clients, first and
 last seen) and related certificates (same public key, same subject, same issuer).`;
 
+
+/**
+ * Characters of one field the detail view prints. A 15 MB serial or 10,000 SANs fit the lake
+ * and would scroll the hunter's terminal away; --format json still gives every one.
+ */
+export const MAX_SHOWN = 2000;
+
+function shown(v: unknown): string {
+  const text = Array.isArray(v) ? v.join(', ') : String(v);
+  if (text.length <= MAX_SHOWN) return escapeTerminal(text);
+  const more = Array.isArray(v) ? `${v.length} entries` : `${text.length} characters`;
+  return `${escapeTerminal(text.slice(0, MAX_SHOWN))}… (${more} in all: --format json shows them)`;
+}
 
 export async function certCommand(args: string[], effects: Effects, engines: Engine[]): Promise<number> {
   const { values, positionals } = parse(args, { profiles: { type: 'string', multiple: true } });
@@ -49,7 +62,8 @@ export async function certCommand(args: string[], effects: Effects, engines: Eng
     WHERE r.cert_id <> ${sqlString(id)} AND (r.spki_sha256 = t.spki_sha256 OR r.subject = t.subject OR (r.issuer = t.issuer AND r.issuer <> r.subject))
     ORDER BY (r.spki_sha256 = t.spki_sha256) DESC NULLS LAST, (r.subject = t.subject) DESC, r.cert_id LIMIT 50`);
   if (ctx.format === 'json') {
-    effects.stdout(JSON.stringify({ certificate: cert, findings: findings.map((f) => ({ ...f, evidence: JSON.parse(String(f.evidence)) as unknown })), seen, related }, null, 2) + '\n');
+    // safeJson: JSON.stringify leaves C1 and bidi controls from a certificate raw on the terminal.
+    effects.stdout(safeJson({ certificate: cert, findings: findings.map((f) => ({ ...f, evidence: JSON.parse(String(f.evidence)) as unknown })), seen, related }, 2) + '\n');
     return 0;
   }
   if (ctx.format !== 'table') {
@@ -58,7 +72,7 @@ export async function certCommand(args: string[], effects: Effects, engines: Eng
   }
   const fields = Object.entries(cert).filter(([, v]) => v !== null && !(Array.isArray(v) && v.length === 0));
   const width = Math.max(...fields.map(([k]) => k.length));
-  effects.stdout(fields.map(([k, v]) => `${k.padEnd(width)}  ${escapeTerminal(Array.isArray(v) ? v.join(', ') : String(v))}`).join('\n') + '\n');
+  effects.stdout(fields.map(([k, v]) => `${k.padEnd(width)}  ${shown(v)}`).join('\n') + '\n');
   effects.stdout(`\nfindings (latest run): ${findings.length}\n`);
   if (findings.length) effects.stdout(formatRows(findings.map(({ evidence: _e, ...f }) => f), 'table'));
   effects.stdout(`\nseen at ${seen.length} server address(es)\n`);
