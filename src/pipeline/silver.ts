@@ -70,8 +70,9 @@ export interface StepLimits {
 /**
  * Consecutive bronze commits grouped into silver steps (see SILVER_STEP_ROWS); a commit is never
  * split. Commits with large rows (LARGE_ROWS_TAG) share a step only while those fit in
- * LARGE_ROWS_CHARS, as rows do in a bronze batch: the bronze of a dozen rows of 900k SANs each
- * is a few MB of Parquet, far under the step's bytes, and silver ran out of memory on them.
+ * LARGE_ROWS_CHARS, as rows do in a bronze batch: the bronze of six rows of a 15 MB serial is a
+ * few MB of Parquet (it compresses), far under the step's bytes, and silver ran out of memory
+ * on them in one step.
  */
 export function* silverSteps(added: Added, limits: Omit<StepLimits, 'purgeShare'>): Generator<{ version: number; files: Added['files']; snapshot: Added['snapshot'] }> {
   let files: Added['files'] = [];

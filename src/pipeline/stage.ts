@@ -64,8 +64,9 @@ export function sweepStages(root: string, now = Date.now()): string[] {
 /**
  * Rows of more than LARGE_ROW UTF-16 units that one stage (one COPY) may hold together, a single
  * larger one always fitting. DuckDB holds a vector of rows (2,048) whole at each step of a COPY:
- * for normal rows a few MB, but two rows of 900k SANs (27 MB each, within the line and row caps)
- * ran out of the ingest's 384 MB in the bronze write, where one lands.
+ * for normal rows a few MB, but rows of tens of MB add up. Within the line and row caps, two of
+ * 900k SANs (27 MB each, before lists were bounded) ran the bronze write out of the ingest's
+ * 384 MB, as did three of a 15 MB serial (~30 MB each) at 256 MB, where one lands.
  */
 export const LARGE_ROW = 64 * 1024;
 export const LARGE_ROWS_CHARS = 32 * 1024 * 1024;
