@@ -13,7 +13,5 @@ export function escapeTerminal(text: string): string {
   });
 }
 
-/** JSON text with the same characters escaped (JSON.stringify leaves C1 and bidi controls raw). */
-export function safeJson(value: unknown, space?: number): string {
-  return JSON.stringify(value, null, space).replace(/[\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+/** JSON text with the same characters escaped (one definition, with the exports'). */
+export { safeJson } from '../export/text.js';
