@@ -1,6 +1,7 @@
 import { INGEST_MEMORY_LIMIT, type Engine } from '../engine/duckdb.js';
 import { ingest, type IngestReport } from '../pipeline/ingest.js';
 import { Lake } from '../pipeline/lake.js';
+import { MAX_LIST_ENTRIES } from '../sources/certfile.js';
 import { listLocations } from '../sources/input.js';
 import { inputFormatNames, sourceReader, unknownInputFormat } from '../sources/index.js';
 import { makeContext, parse, type Effects } from './context.js';
@@ -114,6 +115,12 @@ export function summary(r: IngestReport): string {
     lines.push(
       `warning: ${c.withoutSha1} of ${c.certificates} certificates (${pct}%) have no SHA-1: SSL Blacklist matching is blind for them; ` +
         `set X509::hash_function (redef X509::hash_function = sha1_hash) or load policy/protocols/ssl/log-certs-base64 in Zeek`,
+    );
+  }
+  if (c.listsCut > 0) {
+    lines.push(
+      `warning: ${c.listsCut} certificate(s) list more than ${MAX_LIST_ENTRIES.toLocaleString('en')} SANs or extensions; the first ${MAX_LIST_ENTRIES.toLocaleString('en')} are kept ` +
+        `(parse_warnings says how many there were, bronze keeps the lines). Lists that long are likely made to break tools: worth a look`,
     );
   }
   return lines.join('\n') + '\n';

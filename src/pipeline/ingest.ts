@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { listLakeTables } from '../engine/catalog.js';
 import { queryJson } from '../lake/parquet.js';
+import { sqlString } from '../lake/schema.js';
+import { CUT_LIST } from '../sources/certfile.js';
 
 import type { SourceItem } from '../sources/record.js';
 import { BronzeBatch, countReason, KINDS, prepareItem, prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
@@ -77,7 +79,14 @@ export interface IngestReport {
   files: FileReport[];
   rejectReasons: Record<string, number>;
   silver: SilverResult;
-  coverage: { certificates: number; withoutSha1: number };
+  coverage: Coverage;
+}
+
+export interface Coverage {
+  certificates: number;
+  withoutSha1: number;
+  /** Certificates with a list (SANs, extensions) cut to MAX_LIST_ENTRIES. */
+  listsCut: number;
 }
 
 const DEFAULT_BATCH = 250_000;
@@ -304,12 +313,21 @@ class CountingHash {
   }
 }
 
-async function coverage(lake: Lake): Promise<{ certificates: number; withoutSha1: number }> {
+/**
+ * Over the whole of silver.certificates: how many have no SHA-1 (blind to SHA-1 blacklists), and
+ * how many had a list cut to MAX_LIST_ENTRIES (made to break tools: worth a hunter's look).
+ */
+async function coverage(lake: Lake): Promise<Coverage> {
   const certs = await lake.table('silver', 'certificates');
-  if (!(await certs.exists())) return { certificates: 0, withoutSha1: 0 };
-  const plan = await certs.scan({ columns: ['sha1'] });
-  const [r] = await queryJson(lake.conn, `SELECT count(*)::BIGINT::VARCHAR AS n, count(*) FILTER (WHERE sha1 IS NULL)::BIGINT::VARCHAR AS missing FROM (${plan.sql})`);
-  return { certificates: Number(r?.n ?? 0), withoutSha1: Number(r?.missing ?? 0) };
+  if (!(await certs.exists())) return { certificates: 0, withoutSha1: 0, listsCut: 0 };
+  const plan = await certs.scan({ columns: ['sha1', 'parse_warnings'] });
+  const [r] = await queryJson(
+    lake.conn,
+    `SELECT count(*)::BIGINT::VARCHAR AS n, count(*) FILTER (WHERE sha1 IS NULL)::BIGINT::VARCHAR AS missing,
+            count(*) FILTER (WHERE len(list_filter(parse_warnings, w -> contains(w, ${sqlString(CUT_LIST)}))) > 0)::BIGINT::VARCHAR AS cut
+     FROM (${plan.sql})`,
+  );
+  return { certificates: Number(r?.n ?? 0), withoutSha1: Number(r?.missing ?? 0), listsCut: Number(r?.cut ?? 0) };
 }
 
 

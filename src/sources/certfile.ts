@@ -115,6 +115,9 @@ const asciiCounts = new Uint32Array(128);
  * keeps the record as read.
  */
 export const MAX_LIST_ENTRIES = 10_000;
+/** What every warning of a cut list says (the ingest summary counts certificates by it). */
+export const CUT_LIST = ': kept the first ';
+const cutList = (name: string, kept: number, total: number) => `${name}${CUT_LIST}${kept} of ${total} entries`;
 const BOUNDED_LISTS = ['subject_alternative_names', 'san_ip', 'san_email', 'san_uri', 'extensions'] as const;
 
 function boundLists(cert: CertificateRecord): void {
@@ -122,11 +125,11 @@ function boundLists(cert: CertificateRecord): void {
     const list = cert[name];
     if (list.length <= MAX_LIST_ENTRIES) continue;
     cert[name] = list.slice(0, MAX_LIST_ENTRIES);
-    cert.parse_warnings = [...cert.parse_warnings, `${name}: kept the first ${MAX_LIST_ENTRIES} of ${list.length} entries`];
+    cert.parse_warnings = [...cert.parse_warnings, cutList(name, MAX_LIST_ENTRIES, list.length)];
   }
   if (cert.parse_warnings.length > MAX_LIST_ENTRIES) {
     const n = cert.parse_warnings.length;
-    cert.parse_warnings = [...cert.parse_warnings.slice(0, MAX_LIST_ENTRIES - 1), `parse_warnings: kept the first ${MAX_LIST_ENTRIES - 1} of ${n} entries`];
+    cert.parse_warnings = [...cert.parse_warnings.slice(0, MAX_LIST_ENTRIES - 1), cutList('parse_warnings', MAX_LIST_ENTRIES - 1, n)];
   }
 }
 

@@ -180,7 +180,8 @@ test('a line of many megabytes under the line cap lands, or is a reject when its
   const lake = join(lakes.dir, 'wide-lake');
   const r = await run('ingest', log, '--lake', lake, '--format', 'json', '--readers', '0');
   assert.equal(r.code, 0, r.err.slice(0, 1000));
-  const report = JSON.parse(r.out) as { files: { certificates: number; rejects: number }[]; rejectReasons: Record<string, number> };
+  const report = JSON.parse(r.out) as { files: { certificates: number; rejects: number }[]; rejectReasons: Record<string, number>; coverage: { listsCut: number } };
+  assert.equal(report.coverage.listsCut, 2, 'the summary counts the certificates whose lists were cut');
   assert.deepEqual([report.files[0]!.certificates, report.files[0]!.rejects], [4, 2], 'four certificates and two rejects');
   // The first refused from its raw text alone, before its row is built; the second once built.
   assert.deepEqual(Object.keys(report.rejectReasons).sort(), [
@@ -212,6 +213,9 @@ test('a line of many megabytes under the line cap lands, or is a reject when its
     .filter((t) => !Number.isNaN(t));
   const total = tags.reduce((a, b) => a + b, 0);
   assert.ok(total > 28_000_000 && tags.every((t) => t <= LARGE_ROWS_CHARS), `the tags count both rows, at most LARGE_ROWS_CHARS a file: ${JSON.stringify(tags)}`);
+  const again = await run('ingest', log, '--lake', lake, '--readers', '0');
+  assert.equal(again.code, 0, again.err.slice(0, 1000));
+  assert.match(again.out, /warning: 2 certificate\(s\) list more than 10,000 SANs or extensions; the first 10,000 are kept/, 'the text summary warns of them');
   const rejects = await sql(lake, 'SELECT _source_pos::INTEGER AS pos, reason FROM bronze.rejects ORDER BY pos');
   assert.deepEqual(rejects.map((x) => x.pos), [10, 12], 'the lines of quotes are the rejects');
   for (const x of rejects) assert.match(String(x.reason), new RegExp(`at most ${MAX_ROW_BYTES}\\)$`), 'the reason names the limit');
