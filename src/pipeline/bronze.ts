@@ -4,7 +4,7 @@ import type { TxnId } from '../lake/table.js';
 import { excerpt, type SourceItem } from '../sources/record.js';
 import { CERT_FIELDS, CERT_RANGES, OBS_FIELDS, OBS_RANGES, outOfRange, structType } from './columns.js';
 import type { Lake } from './lake.js';
-import { LARGE_ROW, largeRowFits, Stage } from './stage.js';
+import { LARGE_ROW, Stage } from './stage.js';
 
 /**
  * Bronze: one table per source format, every record as read (`raw`, JSON text) plus what the
@@ -207,9 +207,9 @@ export class BronzeBatch {
     return this.records.chars + this.rejects.chars;
   }
 
-  /** Whether a row of `chars` units may join the batch (see largeRowFits): rejects are never large. */
-  fits(chars: number): boolean {
-    return largeRowFits(this.records.large, chars);
+  /** Staged text in large rows (stage.ts, LARGE_ROW): only records can be, rejects are short. */
+  get large(): number {
+    return this.records.large;
   }
 
   /** Commit the batch: records to bronze.<format>, rejects to bronze.rejects, both under `txn`. */

@@ -199,7 +199,7 @@ async function ingestFile(
   };
   const take = async (item: PreparedItem): Promise<void> => {
     if (item.pos <= skipBefore) return;
-    if (batch && !batch.fits(item.text.length)) await flush();
+    if (batch && !largeRowFits(batch.large, item.text.length)) await flush();
     batch ??= newBatch();
     await batch.addPrepared(item);
     await added(item.kind, 1);
@@ -215,12 +215,12 @@ async function ingestFile(
         offset += b.sizes[i++]!;
         continue;
       }
-      if (batch && !batch.fits(b.chars[i]!)) await flush();
+      if (batch && !largeRowFits(batch.large, b.chars[i]!)) await flush();
       batch ??= newBatch();
       const kind = b.kinds[i]!;
       let rows = batch.size;
       let chars = batch.chars;
-      let large = batch.records.large;
+      let large = batch.large;
       let j = i;
       do {
         rows++;
