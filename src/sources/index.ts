@@ -1,6 +1,6 @@
 import { CERTFILE, completeCertificate, looksLikeCertificateFile, readCertificateFile } from './certfile.js';
 import type { FormatOptions, LineFormat, LineItem, Lines } from './format.js';
-import { splitLines } from './lines.js';
+import { DEFAULT_MAX_LINE_BYTES, splitLines } from './lines.js';
 import type { SourceItem } from './record.js';
 import { looksLikeCapture, PCAP, readCapture } from './pcap.js';
 import { scanFormats } from './scan.js';
@@ -32,6 +32,18 @@ export function formatNames(): string[] {
 export function formatByName(name: string): LineFormat | undefined {
   return LINE_FORMATS.find((f) => f.name === name || f.name.replace(/_/g, '-') === name);
 }
+
+const HEAD_BYTES = 64 * 1024;
+
+/** A head that is one line cut by the window (no newline in it). */
+const isCutLine = (head: Uint8Array) => head.length >= HEAD_BYTES && !head.includes(0x0a);
+
+/**
+ * A head holding the whole first line when it is within the line cap. Cut lines are detected
+ * from what they hold (json-head.ts), but a scan export's subject comes before the fields that
+ * name the format: a long one there hid the file, so such a head is read again, once, larger.
+ */
+const wholeFirstLine = (options: { maxLineBytes?: number }) => Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES) + HEAD_BYTES;
 
 /** The first lines of a decoded head, the last (possibly partial) one dropped unless it is all. */
 export function headLines(head: Uint8Array): string[] {
@@ -65,7 +77,7 @@ export function fileLines(chunks: AsyncIterable<Uint8Array>, options: { maxLineB
 export function sourceReader(options: FormatOptions & { maxLineBytes?: number } = {}) {
   return {
     async detect(file: { head?(n: number): Promise<Uint8Array> }, forced?: string) {
-      const head = file.head ? await file.head(64 * 1024) : new Uint8Array();
+      const head = file.head ? await file.head(HEAD_BYTES) : new Uint8Array();
       if (forced === PCAP || ((!forced || forced === 'auto') && looksLikeCapture(head))) {
         // Positions are packet numbers: a capture that grew is read on from the last one.
         let packets = 0;
@@ -84,7 +96,7 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       if (forced && forced !== 'auto') {
         format = formatByName(forced);
         if (!format) throw new Error(unknownInputFormat(forced) ?? `no line reader for input format "${forced}"`);
-      } else format = detectLineFormat(head);
+      } else format = detectLineFormat(head) ?? (file.head && isCutLine(head) ? detectLineFormat(await file.head(wholeFirstLine(options))) : undefined);
       if (!format) return undefined;
       const f = format;
       // `lines` lets a caller read the file on reader threads where the format allows (pipeline/parallel.ts).

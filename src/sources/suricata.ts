@@ -1,5 +1,6 @@
 import { commonName, dnFromOneLine, sameDn } from './dn.js';
 import type { LineFormat } from './format.js';
+import { headObject } from './json-head.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
 import {
   FieldError, contentLines, derDigests, emptyObservation, hexDigest, intValue, lineOf, parseObject, reject, serialHex,
@@ -128,8 +129,8 @@ export const suricataTls: LineFormat = {
   parallel: true,
   detect(head) {
     return contentLines(head).some((l) => {
-      const o = l.trimStart().startsWith('{') ? parseObject(l) : null;
-      return o !== null && typeof o === 'object' && typeof o.event_type === 'string' && ('timestamp' in o || 'flow_id' in o);
+      const o = l.trimStart().startsWith('{') ? headObject(l) : null;
+      return o !== null && typeof o.event_type === 'string' && ('timestamp' in o || 'flow_id' in o);
     });
   },
   async *read(lines) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { queryJson } from '../../src/lake/parquet.js';
@@ -219,6 +219,33 @@ test('a line of many megabytes under the line cap lands, or is a reject when its
   const rejects = await sql(lake, 'SELECT _source_pos::INTEGER AS pos, reason FROM bronze.rejects ORDER BY pos');
   assert.deepEqual(rejects.map((x) => x.pos), [10, 12], 'the lines of quotes are the rejects');
   for (const x of rejects) assert.match(String(x.reason), new RegExp(`at most ${MAX_ROW_BYTES}\\)$`), 'the reason names the limit');
+});
+
+test('a first line past the 64 KiB head window still names the format: one served certificate hid every line after it', async () => {
+  const { run } = await import('../helpers/cli.js');
+  const dir = join(lakes.dir, 'long-first');
+  mkdirSync(dir, { recursive: true });
+  const many = Array.from({ length: 50_000 }, (_, i) => `h${i}.example.com`);
+  const eve = (tls: Record<string, unknown>) =>
+    JSON.stringify({ timestamp: '2024-01-01T00:00:00.000000+0000', flow_id: 1, event_type: 'tls', src_ip: '10.0.0.1', src_port: 50000, dest_ip: '198.51.100.1', dest_port: 443, proto: 'TCP', tls });
+  const scan = (sha1: string, subject: string) =>
+    JSON.stringify({ subject, issuer: 'CN=i', common_name: 'c', sha1_fingerprint: sha1.repeat(40), not_valid_before: 1700000000, not_valid_after: 1800000000, dest_ip: '203.0.113.1', dest_port: 443 });
+  const logs: Record<string, [string, string[]]> = {
+    // Cut inside the SAN list.
+    'sans.log': ['zeek_x509', [x509({ fingerprint: fp('1'), 'san.dns': many }), x509({ fingerprint: fp('2') })]],
+    // Cut inside the serial, before the subject: only the serial's key names the format.
+    'serial.log': ['zeek_x509', [x509({ fingerprint: fp('3'), 'certificate.serial': 'ab'.repeat(100_000) }), x509({ fingerprint: fp('4') })]],
+    'eve.json': ['suricata_tls', [eve({ sni: 'x'.repeat(100_000), version: 'TLS 1.2' }), eve({ sni: 'b.example', version: 'TLS 1.2' })]],
+    'scan.json': ['scan_export', [scan('a', `CN=${'s'.repeat(100_000)}`), scan('b', 'CN=short')]],
+  };
+  for (const [name, [, lines]] of Object.entries(logs)) writeFileSync(join(dir, name), lines.join('\n') + '\n');
+  const r = await run('ingest', dir, '--lake', join(lakes.dir, 'long-first-lake'), '--format', 'json', '--readers', '0');
+  assert.equal(r.code, 0, r.err.slice(0, 1000));
+  const report = JSON.parse(r.out) as { files: { uri: string; format: string | null; status: string; certificates: number; observations: number; rejects: number }[] };
+  const got = Object.fromEntries(report.files.map((f) => [f.uri.split('/').pop(), [f.format, f.certificates + f.observations, f.rejects]]));
+  assert.deepEqual(got, {
+    'sans.log': ['zeek_x509', 2, 0], 'serial.log': ['zeek_x509', 2, 0], 'eve.json': ['suricata_tls', 2, 0], 'scan.json': ['scan_export', 4, 0],
+  }, 'each file is read as its format, its long first line included');
 });
 
 test('rows of tens of MB that land go one bronze batch (and silver step) each: three in one ran out of memory', async () => {
