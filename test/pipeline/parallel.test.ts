@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { queryJson } from '../../src/lake/parquet.js';
 import type { IngestOptions, IngestReport } from '../../src/pipeline/ingest.js';
 import { MAX_CONTEXT_LINES } from '../../src/pipeline/blocks.js';
-import { ReaderPool, ReaderThreadError } from '../../src/pipeline/parallel.js';
+import { LONG_BLOCK_BYTES, MAX_INFLIGHT_BYTES, ReaderPool, ReaderThreadError, readParallel } from '../../src/pipeline/parallel.js';
+import { zeekX509 } from '../../src/sources/zeek.js';
 import type { Lake } from '../../src/pipeline/lake.js';
 import { run } from '../helpers/cli.js';
 import { tableRows, testLakes } from '../helpers/lakes.js';
@@ -214,4 +215,47 @@ test('a reader thread that fails is an error of its own kind, not a broken input
     await pool.close();
   }
   await assert.rejects(pool.read({ format: 'suricata_tls', options: {}, source: 'x', context: [], block: { items: [] } }), ReaderThreadError, 'closed');
+});
+
+test('long lines go to one thread and a few at a time: spread over 4 threads, 15 MB lines passed 1 GiB', async () => {
+  const sends: { thread: number; bytes: number }[] = [];
+  let inflight = 0;
+  let most = 0;
+  const real = new ReaderPool(3, (thread, bytes) => sends.push({ thread, bytes }));
+  // The real pool, its bytes in flight watched from the dispatch to the block's return.
+  const pool = {
+    size: real.size,
+    read: async (...args: Parameters<ReaderPool['read']>) => {
+      const bytes = args[2] ?? 0;
+      inflight += bytes;
+      most = Math.max(most, inflight);
+      try {
+        return await real.read(...args);
+      } finally {
+        inflight -= bytes;
+      }
+    },
+  } as unknown as ReaderPool;
+  const line = (i: number, sans: number) =>
+    JSON.stringify({ ts: 1700000000, fingerprint: i.toString(16).padStart(64, '0'), 'certificate.serial': '01', 'certificate.subject': `CN=c${i}`, 'san.dns': Array.from({ length: sans }, (_, k) => `h${k}.example.com`) });
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) lines.push(line(i, i % 2000 === 7 ? 300_000 : 1)); // ten lines of ~5 MB
+  const text = Buffer.from(lines.join('\n') + '\n');
+  const chunks = (async function* () {
+    for (let at = 0; at < text.length; at += 1 << 20) yield text.subarray(at, at + (1 << 20));
+  })();
+  let rows = 0;
+  try {
+    for await (const b of readParallel(chunks, { format: zeekX509, options: {} }, { source: 'test', format: 'zeek_x509' }, pool)) rows += 'kinds' in b ? b.kinds.length : 1;
+  } finally {
+    await real.close();
+  }
+  assert.equal(rows, 20_000, 'every line read');
+  const long = sends.filter((s) => s.bytes > LONG_BLOCK_BYTES);
+  assert.equal(long.length, 10, `the ten long lines are blocks of their own: ${JSON.stringify(long)}`);
+  assert.deepEqual([...new Set(long.map((s) => s.thread))], [0], 'all on the first thread');
+  assert.ok(new Set(sends.map((s) => s.thread)).size === 3, 'the other blocks on every thread');
+  const largest = Math.max(...sends.map((s) => s.bytes));
+  assert.ok(most <= MAX_INFLIGHT_BYTES + largest, `at most MAX_INFLIGHT_BYTES and one block in flight: ${most}`);
+  assert.ok(most < 4 * largest, `fewer than four long lines in flight at once: ${most} bytes, lines of ${largest}`);
 });
