@@ -39,11 +39,13 @@ const HEAD_BYTES = 64 * 1024;
 const isCutLine = (head: Uint8Array) => head.length >= HEAD_BYTES && !head.includes(0x0a);
 
 /**
- * A head holding the whole first line when it is within the line cap. Cut lines are detected
- * from what they hold (json-head.ts), but a scan export's subject comes before the fields that
- * name the format: a long one there hid the file, so such a head is read again, once, larger.
+ * When the first 64 KiB name no format, a head holding the whole first line (within the line
+ * cap), read once. Cut lines are detected from what they hold (json-head.ts), but a scan
+ * export's subject comes before the fields that name the format: a long one there hid the file.
+ * So did a PEM block after more than 64 KiB of text (`openssl x509 -text` of a certificate of
+ * many names).
  */
-const wholeFirstLine = (options: { maxLineBytes?: number }) => Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES) + HEAD_BYTES;
+const largerHead = (options: { maxLineBytes?: number }) => Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES) + HEAD_BYTES;
 
 /** The first lines of a decoded head, the last (possibly partial) one dropped unless it is all. */
 export function headLines(head: Uint8Array): string[] {
@@ -89,14 +91,21 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
           lastPosition: () => packets,
         };
       }
-      if (forced === CERTFILE || ((!forced || forced === 'auto') && looksLikeCertificateFile(head))) {
-        return { name: CERTFILE, read: (chunks: AsyncIterable<Uint8Array>) => readCertificateFile(chunks) };
-      }
+      const certfile = { name: CERTFILE, read: (chunks: AsyncIterable<Uint8Array>) => readCertificateFile(chunks) };
+      if (forced === CERTFILE || ((!forced || forced === 'auto') && looksLikeCertificateFile(head))) return certfile;
       let format: LineFormat | undefined;
       if (forced && forced !== 'auto') {
         format = formatByName(forced);
         if (!format) throw new Error(unknownInputFormat(forced) ?? `no line reader for input format "${forced}"`);
-      } else format = detectLineFormat(head) ?? (file.head && isCutLine(head) ? detectLineFormat(await file.head(wholeFirstLine(options))) : undefined);
+      } else format = detectLineFormat(head);
+      const cut = isCutLine(head);
+      // What names the format may lie past the window (largerHead); not for logs of other kinds
+      // (`#` or `{` first), which a prefix of many would otherwise download 16 MiB of each.
+      if (!format && file.head && head.length >= HEAD_BYTES && (!forced || forced === 'auto') && (cut || !/^\s*[{#]/.test(Buffer.from(head.subarray(0, 64)).toString('latin1')))) {
+        const more = await file.head(largerHead(options));
+        if (cut) format = detectLineFormat(more);
+        if (!format && looksLikeCertificateFile(more, more.length)) return certfile;
+      }
       if (!format) return undefined;
       const f = format;
       // `lines` lets a caller read the file on reader threads where the format allows (pipeline/parallel.ts).

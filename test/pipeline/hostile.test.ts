@@ -9,6 +9,7 @@ import { refreshSilver } from '../../src/pipeline/silver.js';
 import { LARGE_ROWS_CHARS } from '../../src/pipeline/stage.js';
 import { MAX_LIST_ENTRIES } from '../../src/sources/certfile.js';
 import { runWith } from '../helpers/cli.js';
+import { buildCertificate, keyPair, sanExt, simpleName, toPem } from '../x509/helpers/build.js';
 import { testLakes } from '../helpers/lakes.js';
 
 /**
@@ -239,12 +240,16 @@ test('a first line past the 64 KiB head window still names the format: one serve
     'scan.json': ['scan_export', [scan('a', `CN=${'s'.repeat(100_000)}`), scan('b', 'CN=short')]],
   };
   for (const [name, [, lines]] of Object.entries(logs)) writeFileSync(join(dir, name), lines.join('\n') + '\n');
+  // A PEM block after 100 kB of text, as `openssl x509 -text` prints a certificate of many names.
+  const key = keyPair('p256');
+  const der = buildCertificate({ issuer: simpleName([['CN', 'text']]), subject: simpleName([['CN', 'text']]), publicKey: key.publicKey, signer: key.privateKey, extensions: [sanExt({ dns: many.slice(0, 5000) })] });
+  writeFileSync(join(dir, 'text.pem'), `Certificate:\n    Data:\n${'            DNS:h.example.com, '.repeat(4000)}\n${toPem(der)}`);
   const r = await run('ingest', dir, '--lake', join(lakes.dir, 'long-first-lake'), '--format', 'json', '--readers', '0');
   assert.equal(r.code, 0, r.err.slice(0, 1000));
   const report = JSON.parse(r.out) as { files: { uri: string; format: string | null; status: string; certificates: number; observations: number; rejects: number }[] };
   const got = Object.fromEntries(report.files.map((f) => [f.uri.split('/').pop(), [f.format, f.certificates + f.observations, f.rejects]]));
   assert.deepEqual(got, {
-    'sans.log': ['zeek_x509', 2, 0], 'serial.log': ['zeek_x509', 2, 0], 'eve.json': ['suricata_tls', 2, 0], 'scan.json': ['scan_export', 4, 0],
+    'sans.log': ['zeek_x509', 2, 0], 'serial.log': ['zeek_x509', 2, 0], 'eve.json': ['suricata_tls', 2, 0], 'scan.json': ['scan_export', 4, 0], 'text.pem': ['cert_files', 1, 0],
   }, 'each file is read as its format, its long first line included');
 });
 
