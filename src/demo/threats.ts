@@ -176,6 +176,12 @@ function threats(w: World): Threat[] {
       label: 'infra/tool-default', spec: { subject: 'CN=dev-api.staging-box.net,O=Internet Widgits Pty Ltd,ST=Some-State,C=AU', key: rsa, ...when(-60, 365) },
       beacons: [b('guest', '192.168.50.25', '198.51.100.170:8443', 1, 21, 24, 'dev-api.staging-box.net', 'browser')], finds: [['tool-default-subject', "OpenSSL's placeholder organisation"]],
     },
+    {
+      // A home-made generator: a 24-byte serial, which RFC 5280 caps at 20 and no CA issues.
+      label: 'malware/long-serial', spec: { ...named('telemetry-sync.net'), serial: '7f' + '3a'.repeat(23), key: rsa, ...when(-8, 365) },
+      beacons: [b('lab', '10.40.1.19', '185.225.17.40:443', 5, 21, 6, 'telemetry-sync.net')],
+      finds: [['malformed-certificate', 'a 24-byte serial: RFC 5280 allows 20, CAs lint for it, home-made tooling does not']],
+    },
   ];
 }
 

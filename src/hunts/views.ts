@@ -18,7 +18,7 @@ export const BASE_COLUMNS: Record<string, [string, string][]> = {
     ['curve', 'VARCHAR'], ['sig_alg', 'VARCHAR'], ['is_ca', 'BOOLEAN'], ['self_issued', 'BOOLEAN'], ['self_signed', 'BOOLEAN'],
     ['extensions', 'VARCHAR[]'], ['der', 'VARCHAR'], ['first_seen', 'TIMESTAMPTZ'], ['last_seen', 'TIMESTAMPTZ'], ['sources', 'VARCHAR[]'],
     ['cn_entropy', 'DOUBLE'], ['subject_length', 'BIGINT'], ['issuer_length', 'BIGINT'], ['validity_days', 'DOUBLE'],
-    ['registered_domains', 'VARCHAR[]'], ['spki_sha256', 'VARCHAR'],
+    ['registered_domains', 'VARCHAR[]'], ['spki_sha256', 'VARCHAR'], ['parse_warnings', 'VARCHAR[]'],
     ...['subject', 'issuer'].flatMap((side) => PARTS.map((p): [string, string] => [`${side}_${p}`, 'VARCHAR'])),
   ],
   observations: [
