@@ -47,6 +47,16 @@ const isCutLine = (head: Uint8Array) => head.length >= HEAD_BYTES && !head.inclu
  */
 const largerHead = (options: { maxLineBytes?: number }) => Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES) + HEAD_BYTES;
 
+/**
+ * Whether what names a file's format may lie past a head that named none: a cut line, or text
+ * that is not a log of another kind (`#` or `{` first: a prefix of Zeek's conn, dns, ... logs
+ * would otherwise cost 16 MiB more of each).
+ */
+function mayNameLater(head: Uint8Array): boolean {
+  if (head.length < HEAD_BYTES) return false; // the whole file is in it
+  return isCutLine(head) || !/^\s*[{#]/.test(Buffer.from(head.subarray(0, 64)).toString('latin1'));
+}
+
 /** The first lines of a decoded head, the last (possibly partial) one dropped unless it is all. */
 export function headLines(head: Uint8Array): string[] {
   const text = Buffer.from(head).toString('utf8');
@@ -98,12 +108,9 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
         format = formatByName(forced);
         if (!format) throw new Error(unknownInputFormat(forced) ?? `no line reader for input format "${forced}"`);
       } else format = detectLineFormat(head);
-      const cut = isCutLine(head);
-      // What names the format may lie past the window (largerHead); not for logs of other kinds
-      // (`#` or `{` first), which a prefix of many would otherwise download 16 MiB of each.
-      if (!format && file.head && head.length >= HEAD_BYTES && (!forced || forced === 'auto') && (cut || !/^\s*[{#]/.test(Buffer.from(head.subarray(0, 64)).toString('latin1')))) {
+      if (!format && file.head && mayNameLater(head)) {
         const more = await file.head(largerHead(options));
-        if (cut) format = detectLineFormat(more);
+        if (isCutLine(head)) format = detectLineFormat(more);
         if (!format && looksLikeCertificateFile(more, more.length)) return certfile;
       }
       if (!format) return undefined;
