@@ -68,6 +68,9 @@ export class DeltaTable {
   }
 
   async exists(): Promise<boolean> {
+    // A table seen once stays: listing (and, on a folder, stat-ing) its whole log on every
+    // append made ingesting 720 hourly logs quadratic, 23 s of stat calls by the end.
+    if (this.latest) return true;
     const files = await this.storage.list('_delta_log/');
     return files.some((f) => /^_delta_log\/\d{20}\.(json|checkpoint\.parquet)$/.test(f.path) || /\.checkpoint\.\d+\.\d+\.parquet$/.test(f.path));
   }

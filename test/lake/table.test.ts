@@ -532,3 +532,44 @@ describe('bad input', () => {
     await assert.rejects(t.overwrite('SELECT 3 AS id'), /appendOnly/);
   });
 });
+
+describe('many files', () => {
+  test("a scan tagging rows with their file and row reads every file at once: one read per file ran DuckDB out of memory at 720", async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 0 AS f, 0 AS r WHERE false' });
+    // 40 files of 1 to 3 rows, each row holding its own commit and position.
+    for (let f = 0; f < 40; f++) await t.append(`SELECT ${f} AS f, range AS r FROM range(${1 + (f % 3)})`);
+    const plan = await t.scan({ fileColumn: 'file', rowColumn: 'row' });
+    assert.equal(plan.files.length, 40, 'forty files');
+    assert.equal(plan.sql.match(/read_parquet\(/g)?.length, 1, 'one read for the forty');
+    const rows = await q(`SELECT f::INTEGER AS f, r::INTEGER AS r, file::INTEGER AS file, row::INTEGER AS row FROM (${plan.sql}) ORDER BY f, r`);
+    assert.equal(rows.length, Array.from({ length: 40 }, (_, f) => 1 + (f % 3)).reduce((a, b) => a + b), 'every row');
+    for (const x of rows) {
+      const add = plan.files[x.file as number]!;
+      const [first] = await q(`SELECT min(f)::INTEGER AS f FROM read_parquet('${join(t.location, decodeURIComponent(add.path))}')`);
+      assert.equal(first!.f, x.f, `row ${JSON.stringify(x)}: its file index names the file it is in`);
+      assert.equal(x.row, x.r, `row ${JSON.stringify(x)}: its row number is its position in the file`);
+    }
+  });
+
+  test('a table seen once is not listed again to ask whether it exists: every append listed the whole log', async () => {
+    let listed = 0;
+    const storage = new FsStorage(join(dir, `t${n++}`));
+    const list = storage.list.bind(storage);
+    storage.list = async (prefix, options) => {
+      const out = await list(prefix, options);
+      listed += out.length;
+      return out;
+    };
+    const t = new DeltaTable(storage, engine.conn, { checkpointInterval: 10 });
+    const per: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const before = listed;
+      await t.append(`SELECT ${i} AS id`, { createIfMissing: { from: 'SELECT 0 AS id LIMIT 0' } });
+      per.push(listed - before);
+    }
+    // A checkpoint's append lists the commits since the last one; the others one or two files.
+    assert.ok(Math.max(...per.slice(-20)) <= 16, `log files listed per append do not grow with the log: ${per.join(' ')}`);
+    assert.equal((await t.rows()).length, 60, 'every append landed');
+  });
+});

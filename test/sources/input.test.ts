@@ -217,6 +217,23 @@ describe('local paths, folders and globs', () => {
   });
 });
 
+describe('memory per file', () => {
+  it('a file keeps only the head asked for, and lets it go once opened: 720 hourly logs kept 490 MB', async () => {
+    const file = path.join(tmp, 'hour.log');
+    await fs.writeFile(file, Buffer.alloc(700_000, 0x61));
+    const [f] = await listLocations([file]);
+    const kept = () => (f as unknown as { headBytes?: Buffer }).headBytes;
+    assert.equal((await f!.head(64 * 1024)).length, 64 * 1024, 'the head asked for');
+    assert.equal(kept()?.length, 64 * 1024, 'kept: no more than asked, though the first read was the whole file');
+    assert.equal(kept()?.buffer.byteLength, 64 * 1024, 'in a buffer of its own, not a view of the read');
+    let bytes = 0;
+    for await (const c of f!.open()) bytes += c.length;
+    assert.equal(bytes, 700_000, 'the whole file read');
+    assert.equal(kept(), undefined, 'the head let go once the file is read');
+    assert.equal((await f!.head(10)).length, 10, 'and read again when asked');
+  });
+});
+
 describe('compression', () => {
   it('reads multi-member gzip (concatenated rotated logs) as one stream', async () => {
     const parts = [logLines(1000, 'a'), logLines(1000, 'b'), logLines(10, 'c')];
