@@ -42,7 +42,7 @@ export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
  * Bytes of blocks in flight past which no other is sent until the oldest is back. Blocks are
  * 256 KiB, but a line is a block of its own up to the line cap (16 MiB), and a thread holds
  * ~14× a line's bytes while it reads one (its string, the parsed record, the row's text): on 4
- * threads, a log of 15 MB lines peaked at 1,127 MB RSS, against 641 MB on 2. This keeps about
+ * threads, a log of 15 MB lines peaked at 1,101 MiB RSS, against 626 MiB on 2. This keeps about
  * one such line in reading at a time, and leaves normal blocks (2 × threads in flight) alone.
  */
 export const MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
