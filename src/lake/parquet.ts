@@ -167,7 +167,14 @@ function statValue(text: string, t: string, bound: 'min' | 'max'): string | unde
  */
 export async function writeCheckpointParquet(conn: DuckDBConnection, actions: Action[], localFile: string): Promise<void> {
   const ndjson = `${localFile}.ndjson`;
-  await fs.writeFile(ndjson, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
+  const lines = actions.map((a) => JSON.stringify(a));
+  await fs.writeFile(ndjson, lines.join('\n') + '\n');
+  // DuckDB's JSON reader sizes its buffers from maximum_object_size: a fixed 64 MiB asked for
+  // 128 MiB at every checkpoint, which ran an ingest at CERTHUNT_MEMORY=256MB out of memory at
+  // its tenth commit. Sized from the longest line instead (a UTF-16 unit is at most 3 bytes).
+  let size = 1 << 20;
+  const longest = lines.reduce((n, l) => Math.max(n, l.length * 3), 0);
+  while (size < longest + 2) size *= 2;
   const map = 'MAP(VARCHAR, VARCHAR)';
   const dv = 'STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, "offset" INTEGER, sizeInBytes INTEGER, cardinality BIGINT, maxRowIndex BIGINT)';
   const columns: Record<string, string> = {
@@ -183,7 +190,7 @@ export async function writeCheckpointParquet(conn: DuckDBConnection, actions: Ac
     .join(', ');
   try {
     await conn.run(
-      `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 67108864)) TO ${sqlString(localFile)} (FORMAT parquet)`,
+      `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${size})) TO ${sqlString(localFile)} (FORMAT parquet)`,
     );
   } finally {
     await fs.rm(ndjson, { force: true });

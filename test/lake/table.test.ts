@@ -573,3 +573,17 @@ describe('many files', () => {
     assert.equal((await t.rows()).length, 60, 'every append landed');
   });
 });
+
+test("a checkpoint asks DuckDB for the memory its lines need: a fixed 64 MiB JSON buffer took 128 MiB at every one", async () => {
+  const small = await openEngine({ memoryLimit: '100MB' });
+  try {
+    const t = new DeltaTable(new FsStorage(join(dir, `t${n++}`)), small.conn, { checkpointInterval: 2 });
+    await t.create({ from: 'SELECT 1 AS id' });
+    for (let i = 2; i <= 5; i++) await t.append(`SELECT ${i} AS id`);
+    const log = readdirSync(join(t.location, '_delta_log'));
+    assert.ok(log.some((f) => f.endsWith('.checkpoint.parquet')), `checkpoints written within 100 MB: ${log.join(', ')}`);
+    assert.deepEqual((await t.rows()).map((r) => Number(r.id)).sort(), [1, 2, 3, 4, 5], 'and the table reads whole');
+  } finally {
+    small.close();
+  }
+});
