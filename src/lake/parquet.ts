@@ -161,6 +161,20 @@ function statValue(text: string, t: string, bound: 'min' | 'max'): string | unde
   return undefined;
 }
 
+/** The smallest maximum_object_size jsonObjectSize gives: a stage or checkpoint of short lines. */
+export const MIN_JSON_OBJECT_SIZE = 1 << 20;
+
+/**
+ * maximum_object_size for DuckDB's read_json over lines of at most `longestBytes`: its reader
+ * sizes its buffers (two, per thread) from it, so a fixed 64 MiB asked for 128 MiB for files of
+ * 1 KiB lines. A power of two from 1 MiB, room for the line and its newline.
+ */
+export function jsonObjectSize(longestBytes: number): number {
+  let size = MIN_JSON_OBJECT_SIZE;
+  while (size < longestBytes + 2) size *= 2;
+  return size;
+}
+
 /**
  * Write a classic checkpoint: one row per action, one non-null action column per row, in the
  * schema Spark writes (PROTOCOL.md "Checkpoint Schema").
@@ -169,12 +183,9 @@ export async function writeCheckpointParquet(conn: DuckDBConnection, actions: Ac
   const ndjson = `${localFile}.ndjson`;
   const lines = actions.map((a) => JSON.stringify(a));
   await fs.writeFile(ndjson, lines.join('\n') + '\n');
-  // DuckDB's JSON reader sizes its buffers from maximum_object_size: a fixed 64 MiB asked for
-  // 128 MiB at every checkpoint, which ran an ingest at CERTHUNT_MEMORY=256MB out of memory at
-  // its tenth commit. Sized from the longest line instead (a UTF-16 unit is at most 3 bytes).
-  let size = 1 << 20;
-  const longest = lines.reduce((n, l) => Math.max(n, l.length * 3), 0);
-  while (size < longest + 2) size *= 2;
+  // A fixed 64 MiB ran an ingest at CERTHUNT_MEMORY=256MB out of memory at its first checkpoint
+  // (jsonObjectSize). A UTF-16 unit is at most 3 bytes.
+  const size = jsonObjectSize(lines.reduce((n, l) => Math.max(n, l.length * 3), 0));
   const map = 'MAP(VARCHAR, VARCHAR)';
   const dv = 'STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, "offset" INTEGER, sizeInBytes INTEGER, cardinality BIGINT, maxRowIndex BIGINT)';
   const columns: Record<string, string> = {

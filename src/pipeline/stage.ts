@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, promises as fs, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jsonObjectSize, MIN_JSON_OBJECT_SIZE } from '../lake/parquet.js';
 import { sqlString } from '../lake/schema.js';
 import { FileSink } from './sink.js';
 
@@ -74,8 +75,6 @@ export const LARGE_ROWS_CHARS = 32 * 1024 * 1024;
 /** Whether a row of `chars` units may join a stage whose large rows already hold `large` units. */
 export const largeRowFits = (large: number, chars: number): boolean => chars <= LARGE_ROW || large === 0 || large + chars <= LARGE_ROWS_CHARS;
 
-/** DuckDB's JSON buffer for a stage of short rows (maximum_object_size, see select()). */
-const MIN_OBJECT_SIZE = 1 << 20;
 
 /**
  * Records from JS reach DuckDB through a newline-delimited JSON file: JSON.stringify is the
@@ -112,7 +111,7 @@ export class Stage {
     // A UTF-16 unit is at most 3 bytes: only a row that could need more than the smallest buffer
     // and be the longest is measured (measuring each ~2 kB row cost ~0.35 µs on the main thread).
     const most = text.length * 3;
-    if (most + 2 > MIN_OBJECT_SIZE && most > this.longest) this.longest = Math.max(this.longest, Buffer.byteLength(text));
+    if (most + 2 > MIN_JSON_OBJECT_SIZE && most > this.longest) this.longest = Math.max(this.longest, Buffer.byteLength(text));
     await this.sink.line(text);
   }
 
@@ -137,12 +136,9 @@ export class Stage {
   /** A query over the staged rows with the given DuckDB column types. */
   select(columns: [string, string][], extra = ''): string {
     const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
-    // DuckDB's JSON reader sizes its buffers from maximum_object_size (per thread): a fixed
-    // 64 MiB cost that much memory for batches of 1 KiB rows. Sized from the longest row's bytes,
-    // not three times its UTF-16 length: one 15 MB log line (900k SANs) then asked for buffers
-    // DuckDB's ingest memory limit could not hold, and the run failed.
-    let size = MIN_OBJECT_SIZE;
-    while (size < this.longest + 2) size *= 2;
+    // From the longest row's bytes, not three times its UTF-16 length: one 15 MB log line (900k
+    // SANs) then asked for buffers DuckDB's ingest memory limit could not hold, and the run failed.
+    const size = jsonObjectSize(this.longest);
     return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${size})`;
   }
 

@@ -15,10 +15,10 @@ export const MAX_CERTFILE_BYTES = 64 * 1024 * 1024;
 const PART_KEYS = ['cn', 'o', 'ou', 'c', 'l', 'st', 'email'] as const;
 const ATTR: Record<string, (typeof PART_KEYS)[number]> = { CN: 'cn', O: 'o', OU: 'ou', C: 'c', L: 'l', ST: 'st', emailAddress: 'email' };
 
-/** True when the first bytes look like a certificate file rather than a log. */
-export function looksLikeCertificateFile(head: Uint8Array, window = 65536): boolean {
+/** True when the first bytes (however many the caller read) look like a certificate file rather than a log. */
+export function looksLikeCertificateFile(head: Uint8Array): boolean {
   if (head.length >= 2 && head[0] === 0x30 && (head[1]! & 0x80) !== 0) return true; // DER SEQUENCE, long length
-  const text = Buffer.from(head.subarray(0, window)).toString('latin1');
+  const text = Buffer.from(head).toString('latin1');
   return /-----BEGIN (X509 |TRUSTED )?CERTIFICATE-----|-----BEGIN PKCS7-----/.test(text) && !/^\s*[{#]/.test(text);
 }
 

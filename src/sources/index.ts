@@ -111,7 +111,7 @@ export function sourceReader(options: FormatOptions & { maxLineBytes?: number } 
       if (!format && file.head && mayNameLater(head)) {
         const more = await file.head(largerHead(options));
         if (isCutLine(head)) format = detectLineFormat(more);
-        if (!format && looksLikeCertificateFile(more, more.length)) return certfile;
+        if (!format && looksLikeCertificateFile(more)) return certfile;
       }
       if (!format) return undefined;
       const f = format;
