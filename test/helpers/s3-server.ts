@@ -11,6 +11,9 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MOTO_SERVER = join(ROOT, '.venv', 'bin', 'moto_server');
+const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
+/** moto with conditional PUTs made atomic, as S3's are (see the script). */
+const MOTO_ATOMIC = join(ROOT, 'test', 'helpers', 'moto_atomic.py');
 const START_TIMEOUT_MS = 30_000;
 
 export interface S3Server {
@@ -95,7 +98,7 @@ export async function startS3Server(): Promise<S3Server | undefined> {
 
 async function startOn(port: number): Promise<S3Server> {
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(VENV_PYTHON, [MOTO_ATOMIC, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });

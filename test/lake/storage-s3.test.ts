@@ -136,9 +136,9 @@ describe('S3Storage against a real S3-compatible server (moto)', async () => {
     assert.equal(dec(await s.read('_delta_log/00000000000000000000.json')), 'first');
   });
 
-  test('putIfAbsent: concurrent writers of one key, exactly one wins', async () => {
+  test('putIfAbsent: concurrent writers of one key, exactly one wins, round after round', async () => {
     const s = storage();
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 30; round++) {
       const p = `_delta_log/${String(round).padStart(20, '0')}.json`;
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) => s.putIfAbsent(p, enc(`writer ${i}`))),
