@@ -22,8 +22,13 @@ export interface Prepared {
   appendsOk?: boolean;
   /** Keys (fileKey) of files the transaction read or removed; undefined means the whole table. */
   readFiles?: Set<string>;
-  /** An app transaction this commit records (idempotent writes). */
+  /**
+   * An app transaction this commit records (idempotent writes). `txns` is several in one commit
+   * (one per source file when small files share a commit): a winner holding all of them makes
+   * ours a duplicate, one holding some a rebuild (whose build decides).
+   */
   txn?: { appId: string; version: number };
+  txns?: { appId: string; version: number }[];
   metrics?: Record<string, string>;
 }
 
@@ -73,7 +78,9 @@ export async function commitWithRetry(
     const winner = await readCommit(storage, commitPath(version));
     const verdict = conflictWith(prepared, winner);
     if (verdict === 'duplicate') {
-      return { status: 'skipped', reason: `app transaction ${prepared.txn?.appId} v${prepared.txn?.version} already committed`, version };
+      const t = prepared.txn ?? prepared.txns?.[0];
+      const more = (prepared.txns?.length ?? 1) > 1 ? ` and ${prepared.txns!.length - 1} more` : '';
+      return { status: 'skipped', reason: `app transaction ${t?.appId} v${t?.version}${more} already committed`, version };
     }
     if (verdict === 'rebuild') {
       await backoff(attempts);
@@ -89,8 +96,10 @@ export async function commitWithRetry(
 /** What a winning commit means for ours: keep going at the next version, rebuild, or stop. */
 export function conflictWith(ours: Prepared, winner: Action[]): 'retry' | 'rebuild' | 'duplicate' {
   let rebuild = false;
+  const txns = ours.txn ? [ours.txn] : ours.txns ?? [];
+  const theirs = new Map<string, number>();
   for (const a of winner) {
-    if ('txn' in a && ours.txn && a.txn.appId === ours.txn.appId && a.txn.version >= ours.txn.version) return 'duplicate';
+    if ('txn' in a) theirs.set(a.txn.appId, a.txn.version);
     // A new schema or protocol may invalidate how our files were written.
     if ('metaData' in a || 'protocol' in a) rebuild = true;
     if (!ours.blindAppend) {
@@ -101,6 +110,9 @@ export function conflictWith(ours: Prepared, winner: Action[]): 'retry' | 'rebui
       }
     }
   }
+  const done = txns.filter((t) => (theirs.get(t.appId) ?? -Infinity) >= t.version).length;
+  if (txns.length > 0 && done === txns.length) return 'duplicate';
+  if (done > 0) rebuild = true;
   return rebuild ? 'rebuild' : 'retry';
 }
 

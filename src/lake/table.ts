@@ -187,16 +187,24 @@ export class DeltaTable {
   }
 
   /**
-   * Append the rows of `source`; with `txn`, a batch already committed is skipped. `tags` go on
-   * every file added (the add action's `tags`), for readers of the log to plan by.
+   * Append the rows of `source`; with `txn`, a batch already committed is skipped. Several app
+   * transactions (small files sharing a commit) skip only when all are committed; some without
+   * the others is a conflict, as the rows cannot be told apart here: the caller leaves out what
+   * its snapshot shows committed, so only another writer at the same moment gets there. `tags`
+   * go on every file added (the add action's `tags`), for readers of the log to plan by.
    */
-  async append(source: string, options: { txn?: TxnId; mergeSchema?: boolean; createIfMissing?: CreateOptions; tags?: Record<string, string> } = {}): Promise<Outcome> {
+  async append(source: string, options: { txn?: TxnId | TxnId[]; mergeSchema?: boolean; createIfMissing?: CreateOptions; tags?: Record<string, string> } = {}): Promise<Outcome> {
+    const txns = options.txn === undefined ? [] : Array.isArray(options.txn) ? options.txn : [options.txn];
     if (options.createIfMissing && !(await this.exists())) {
       await this.create({ ...options.createIfMissing, ifNotExists: true });
     }
     let written: { schemaString: string; adds: AddFile[]; evolved?: Metadata } | undefined;
     return this.commit(async (snapshot) => {
-      if (options.txn && alreadyDone(snapshot, options.txn)) return { skip: `app transaction ${options.txn.appId} v${options.txn.version} already committed` };
+      const done = txns.filter((t) => alreadyDone(snapshot, t));
+      if (txns.length > 0 && done.length === txns.length) return { skip: `app transaction ${txns[0]!.appId} v${txns[0]!.version}${txns.length > 1 ? ` and ${txns.length - 1} more` : ''} already committed` };
+      if (done.length > 0) {
+        throw new DeltaError('conflict', `app transaction ${done[0]!.appId} v${done[0]!.version} was committed by another writer while this one held it with others`, { file: this.storage.root });
+      }
       checkWritable(snapshot.protocol, snapshot.metadata, 'append', this.storage.root);
       // Files written for an earlier attempt stay valid while the schema is unchanged.
       if (!written || written.schemaString !== snapshot.metadata.schemaString) {
@@ -214,13 +222,13 @@ export class DeltaTable {
       const tags = options.tags;
       const actions: Action[] = written.adds.map((add) => ({ add: tags ? { ...add, tags } : add }));
       if (written.evolved) actions.unshift({ metaData: written.evolved });
-      if (options.txn) actions.push({ txn: { ...options.txn, lastUpdated: this.clock() } });
+      for (const t of txns) actions.push({ txn: { ...t, lastUpdated: this.clock() } });
       return {
         actions,
         operation: 'WRITE',
         operationParameters: { mode: 'Append', partitionBy: JSON.stringify(snapshot.metadata.partitionColumns) },
         blindAppend: !written.evolved,
-        ...(options.txn ? { txn: options.txn } : {}),
+        ...(txns.length > 0 ? { txns } : {}),
         metrics: metrics(written.adds),
       };
     });

@@ -4,7 +4,7 @@ import type { TxnId } from '../lake/table.js';
 import { excerpt, type SourceItem } from '../sources/record.js';
 import { CERT_FIELDS, CERT_RANGES, OBS_FIELDS, OBS_RANGES, outOfRange, structType } from './columns.js';
 import type { Lake } from './lake.js';
-import { LARGE_ROW, Stage } from './stage.js';
+import { LARGE_ROW, selectStages, Stage } from './stage.js';
 
 /**
  * Bronze: one table per source format, every record as read (`raw`, JSON text) plus what the
@@ -212,30 +212,64 @@ export class BronzeBatch {
     return this.records.large;
   }
 
+  get format(): string {
+    return this.ctx.format;
+  }
+
   /** Commit the batch: records to bronze.<format>, rejects to bronze.rejects, both under `txn`. */
   async commit(txn: TxnId): Promise<{ records?: Outcome; rejects?: Outcome }> {
+    const [out] = await commitBatches(this.ctx.lake, [{ batch: this, txn }]);
+    return { ...(out?.records ? { records: out.records } : {}), ...(out?.rejects ? { rejects: out.rejects } : {}) };
+  }
+
+  /** The batch's staged rows, closed for reading. */
+  async stages(): Promise<{ records: Stage; rejects: Stage; ingestId: string; ingestedAt: number }> {
     await this.records.close();
     await this.rejects.close();
-    const lineage = `${sqlString(this.ctx.ingestId)} AS _ingest_id, make_timestamptz(${Math.round(this.ctx.ingestedAt * 1000)}::BIGINT) AS _ingested_at`;
-    const out: { records?: Outcome; rejects?: Outcome } = {};
-    if (this.records.rows > 0) {
-      const table = await this.ctx.lake.table('bronze', this.ctx.format);
-      const q = this.records.select(BRONZE_COLUMNS, lineage);
-      const large = this.records.large;
-      out.records = await table.append(q, { txn, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` }, ...(large > 0 ? { tags: { [LARGE_ROWS_TAG]: String(large) } } : {}) });
-    }
-    if (this.rejects.rows > 0) {
-      const table = await this.ctx.lake.table('bronze', REJECTS);
-      const q = this.rejects.select(REJECT_COLUMNS, lineage);
-      out.rejects = await table.append(q, { txn, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
-    }
-    return out;
+    return { records: this.records, rejects: this.rejects, ingestId: this.ctx.ingestId, ingestedAt: this.ctx.ingestedAt };
   }
 
   async discard(): Promise<void> {
     await this.records.remove();
     await this.rejects.remove();
   }
+}
+
+/**
+ * Commit batches, each under its own app transaction, with one commit per table: the records of
+ * each format to bronze.<format>, every reject to bronze.rejects. Small files share commits so
+ * (a folder of hourly logs spent ~80 ms a file on two commits of its own). A batch whose
+ * transaction a table already holds is left out of that table's commit: a re-run after a crash
+ * regroups files, and the ones that landed must not land twice.
+ */
+export async function commitBatches(lake: Lake, members: { batch: BronzeBatch; txn: TxnId }[]): Promise<{ records?: Outcome; rejects?: Outcome }[]> {
+  const staged = await Promise.all(members.map(async (m) => ({ ...(await m.batch.stages()), txn: m.txn, format: m.batch.format })));
+  if (staged.length === 0) return [];
+  const first = staged[0]!;
+  const lineage = `${sqlString(first.ingestId)} AS _ingest_id, make_timestamptz(${Math.round(first.ingestedAt * 1000)}::BIGINT) AS _ingested_at`;
+  const out: { records?: Outcome; rejects?: Outcome }[] = members.map(() => ({}));
+  const append = async (name: string, parts: { stage: Stage; txn: TxnId; i: number }[], columns: [string, string][], kind: 'records' | 'rejects') => {
+    const table = await lake.table('bronze', name);
+    let todo = parts;
+    if (await table.exists()) {
+      const txns = (await table.snapshot()).txns;
+      todo = parts.filter((p) => (txns.get(p.txn.appId)?.version ?? -1) < p.txn.version);
+    }
+    if (todo.length === 0) return;
+    const q = selectStages(todo.map((p) => p.stage), columns, lineage);
+    const large = todo.reduce((n, p) => n + p.stage.large, 0);
+    const tags = kind === 'records' && large > 0 ? { tags: { [LARGE_ROWS_TAG]: String(large) } } : {};
+    const outcome = await table.append(q, { txn: todo.map((p) => p.txn), createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` }, ...tags });
+    for (const p of todo) out[p.i]![kind] = outcome;
+  };
+  const formats = [...new Set(staged.map((s) => s.format))];
+  for (const format of formats) {
+    const parts = staged.flatMap((s, i) => (s.format === format && s.records.rows > 0 ? [{ stage: s.records, txn: s.txn, i }] : []));
+    await append(format, parts, BRONZE_COLUMNS, 'records');
+  }
+  const rejects = staged.flatMap((s, i) => (s.rejects.rows > 0 ? [{ stage: s.rejects, txn: s.txn, i }] : []));
+  await append(REJECTS, rejects, REJECT_COLUMNS, 'rejects');
+  return out;
 }
 
 /**

@@ -8,7 +8,8 @@ import type { SourceItem } from '../sources/record.js';
 import { BronzeBatch, countReason, KINDS, prepareItem, prepareItems, type PreparedBlock, type PreparedItem } from './bronze.js';
 import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
-import { loadRegistry, recordFile, type FileState } from './registry.js';
+import { loadRegistry, type FileState } from './registry.js';
+import { MAX_PENDING_FILES, PendingFiles, type FileTail } from './pending.js';
 import { refreshSilver, type SilverResult, type StepLimits } from './silver.js';
 import { LARGE_ROW, largeRowFits } from './stage.js';
 
@@ -107,13 +108,37 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
   const touched = new Set<string>();
   const threads = options.readers?.threads ?? defaultReaderThreads();
   const pool = threads > 0 ? new ReaderPool(threads) : undefined;
+  const pending = new PendingFiles(
+    lake,
+    // A quarter of a batch's text: the pending files' staged rows sit on disk beside the batch
+    // being read and the one committing.
+    { rows: options.batchSize ?? DEFAULT_BATCH, chars: (options.batchChars ?? DEFAULT_BATCH_CHARS) / 4, files: MAX_PENDING_FILES },
+    clock,
+    (batch) => {
+      for (const [k, n] of batch.reasons) countReason(reasons, k, n);
+    },
+  );
   try {
     for await (const file of inputs) {
-      const report = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock, pool }, reasons);
-      files.push(report);
-      if (report.format && report.certificates + report.observations > 0) touched.add(report.format);
+      let read;
+      try {
+        read = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock, pool }, reasons);
+      } catch (e) {
+        // The files read before this one are whole: they land, and a re-run starts here.
+        await pending.commit().catch(() => pending.discard());
+        throw e;
+      }
+      files.push(read.report);
+      if (read.tail) {
+        // A file named twice in one run is unchanged the second time.
+        registry.set(file.uri, read.tail.state);
+        await pending.add(read.tail);
+      }
+      if (read.report.format && read.report.certificates + read.report.observations > 0) touched.add(read.report.format);
     }
+    await pending.commit();
   } finally {
+    await pending.discard();
     await pool?.close();
   }
   // Every bronze table, not just those this run touched: a run killed between bronze and
@@ -130,19 +155,19 @@ async function ingestFile(
   previous: FileState | undefined,
   options: IngestOptions & { ingestId: string; clock: () => number; pool: ReaderPool | undefined },
   reasons: Map<string, number>,
-): Promise<FileReport> {
+): Promise<{ report: FileReport; tail?: FileTail }> {
   const base: FileReport = { uri: file.uri, format: null, status: 'ingested', certificates: 0, observations: 0, rejects: 0 };
-  if (file.error) return { ...base, status: 'failed', error: file.error.message };
+  if (file.error) return { report: { ...base, status: 'failed', error: file.error.message } };
   if (previous && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null)) {
-    return { ...base, format: previous.format, status: 'unchanged' };
+    return { report: { ...base, format: previous.format, status: 'unchanged' } };
   }
   let source;
   try {
     source = await reader.detect(file, options.forcedFormat);
   } catch (e) {
-    return { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+    return { report: { ...base, status: 'failed', error: e instanceof Error ? e.message : String(e) } };
   }
-  if (!source) return { ...base, status: 'unknown-format', error: 'format not recognised from its content' };
+  if (!source) return { report: { ...base, status: 'unknown-format', error: 'format not recognised from its content' } };
   const generation = (previous?.generation ?? 0) + 1;
   const report: FileReport = { ...base, format: source.name };
   // Items at or before this line were ingested by the previous generation of the file.
@@ -261,23 +286,20 @@ async function ingestFile(
       if ('kinds' in next.value) await takeBlock(next.value);
       else await take(next.value);
     }
-    await flush();
     await committing;
   } catch (e) {
     await batch?.discard();
     await committing.catch(() => undefined);
     throw e;
   }
-  await recordFile(
-    lake,
-    {
-      uri: file.uri, generation, format: source.name, size: file.size ?? null, modified: file.modified ?? null,
-      etag: file.etag ?? null, bytes: counter.bytes, lines: source.lastPosition?.() ?? counter.lines, prefix_sha256: counter.digest(),
-      records, rejects, ingest_id: options.ingestId,
-    },
-    options.clock(),
-  );
-  return report;
+  // The last batch and the registry row land with other files' (pending.ts).
+  const state: FileState = {
+    uri: file.uri, generation, format: source.name, size: file.size ?? null, modified: file.modified ?? null,
+    etag: file.etag ?? null, bytes: counter.bytes, lines: source.lastPosition?.() ?? counter.lines, prefix_sha256: counter.digest(),
+    records, rejects, ingest_id: options.ingestId,
+  };
+  const last: BronzeBatch | undefined = batch;
+  return { report, tail: { ...(last ? { batch: last } : {}), txn: { appId: `src:${file.uri}#${generation}`, version: chunk + 1 }, state } };
 }
 
 /** SHA-256 of the first `bytes` decompressed bytes of a file (fewer if it is now shorter). */

@@ -57,13 +57,24 @@ export async function loadRegistry(lake: Lake): Promise<Map<string, FileState>> 
   return out;
 }
 
-export async function recordFile(lake: Lake, state: FileState, ingestedAt: number): Promise<void> {
+/**
+ * Registry rows for files whose bronze rows have all landed, in one commit, each under the app
+ * transaction of its file and generation; rows a re-run finds there already are left out.
+ */
+export async function recordFiles(lake: Lake, states: FileState[], ingestedAt: number): Promise<void> {
   const table = await lake.table('bronze', REGISTRY);
+  let todo = states;
+  if (await table.exists()) {
+    const txns = (await table.snapshot()).txns;
+    todo = states.filter((s) => (txns.get(fileTxn(s).appId)?.version ?? -1) < s.generation);
+  }
+  if (todo.length === 0) return;
   await withStage(async (stage) => {
-    await stage.write(state);
+    for (const state of todo) await stage.write(state);
     await stage.close();
     const q = stage.select(COLUMNS, `make_timestamptz(${Math.round(ingestedAt * 1000)}::BIGINT) AS _ingested_at`);
-    await table.append(q, { txn: { appId: `file:${state.uri}`, version: state.generation }, createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
+    await table.append(q, { txn: todo.map(fileTxn), createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` } });
   });
 }
 
+const fileTxn = (s: FileState) => ({ appId: `file:${s.uri}`, version: s.generation });

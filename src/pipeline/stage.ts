@@ -135,17 +135,28 @@ export class Stage {
 
   /** A query over the staged rows with the given DuckDB column types. */
   select(columns: [string, string][], extra = ''): string {
-    const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
-    // From the longest row's bytes, not three times its UTF-16 length: one 15 MB log line (900k
-    // SANs) then asked for buffers DuckDB's ingest memory limit could not hold, and the run failed.
-    const size = jsonObjectSize(this.longest);
-    return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${sqlString(this.file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${size})`;
+    return selectStages([this], columns, extra);
+  }
+
+  /** Longest row staged, in UTF-8 bytes. */
+  get longestRow(): number {
+    return this.longest;
   }
 
   async remove(): Promise<void> {
     await this.close();
     await fs.rm(this.file, { force: true });
   }
+}
+
+/** One query over the rows of several stages (closed), as if they were one. */
+export function selectStages(stages: Stage[], columns: [string, string][], extra = ''): string {
+  const spec = columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ');
+  // From the longest row's bytes, not three times its UTF-16 length: one 15 MB log line (900k
+  // SANs) then asked for buffers DuckDB's ingest memory limit could not hold, and the run failed.
+  const size = jsonObjectSize(stages.reduce((m, s) => Math.max(m, s.longestRow), 0));
+  const files = stages.length === 1 ? sqlString(stages[0]!.file) : `[${stages.map((s) => sqlString(s.file)).join(', ')}]`;
+  return `SELECT *${extra ? ', ' + extra : ''} FROM read_json(${files}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${size})`;
 }
 
 export async function withStage<T>(fn: (stage: Stage) => Promise<T>): Promise<T> {
