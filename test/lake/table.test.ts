@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openEngine, type Engine } from '../../src/engine/duckdb.js';
+import { conflictWith, type Prepared } from '../../src/lake/commit.js';
 import { DeltaError } from '../../src/lake/error.js';
 import { optimize, vacuum } from '../../src/lake/maintenance.js';
 import { queryJson, ROW_GROUP_ROWS } from '../../src/lake/parquet.js';
@@ -178,6 +179,29 @@ describe('writes', () => {
     assert.equal((await t.append('SELECT 3 AS batch', { txn: { appId: 'other', version: 1 } })).status, 'committed');
     assert.deepEqual((await t.rows({ orderBy: 'batch' })).map((r) => r.batch), [1, 2, 3]);
     assert.equal((await t.snapshot()).txns.get('app')?.version, 2);
+  });
+
+  test('several app transactions in one append: all or none, and a winner holding some of them is a conflict', async () => {
+    const t = table();
+    await t.create({ from: 'SELECT 1 AS batch WHERE false' });
+    const ab = [{ appId: 'file:a', version: 1 }, { appId: 'file:b', version: 3 }];
+    assert.equal((await t.append('SELECT 1 AS batch UNION ALL SELECT 2', { txn: ab })).status, 'committed');
+    const snap = await t.snapshot();
+    assert.deepEqual([...snap.txns.entries()].map(([k, v]) => [k, v.version]).sort(), [['file:a', 1], ['file:b', 3]]);
+    assert.equal((await t.append('SELECT 1 AS batch UNION ALL SELECT 2', { txn: ab })).status, 'skipped');
+    // Another writer landed file:b v3 with file:a: rows of b would land twice.
+    await assert.rejects(t.append('SELECT 3 AS batch', { txn: [{ appId: 'file:c', version: 1 }, { appId: 'file:b', version: 3 }] }), (e: unknown) => e instanceof DeltaError && e.kind === 'conflict' && /file:b/.test(e.message));
+    assert.deepEqual((await t.rows({ orderBy: 'batch' })).map((r) => r.batch), [1, 2]);
+  });
+
+  test('a winner committing the same app transactions makes a racing append a duplicate, some of them a rebuild', () => {
+    const ours: Prepared = { actions: [], operation: 'WRITE', operationParameters: {}, blindAppend: true, txns: [{ appId: 'a', version: 2 }, { appId: 'b', version: 1 }] };
+    const txn = (appId: string, version: number) => ({ txn: { appId, version } });
+    assert.equal(conflictWith(ours, [txn('a', 2), txn('b', 1)]), 'duplicate');
+    assert.equal(conflictWith(ours, [txn('a', 5), txn('b', 1), txn('c', 1)]), 'duplicate');
+    assert.equal(conflictWith(ours, [txn('a', 2)]), 'rebuild');
+    assert.equal(conflictWith(ours, [txn('a', 1), txn('b', 0)]), 'retry');
+    assert.equal(conflictWith({ ...ours, txns: undefined, txn: { appId: 'a', version: 2 } }, [txn('a', 2)]), 'duplicate');
   });
 
   test('schema evolution only when asked', async () => {

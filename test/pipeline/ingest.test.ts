@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -145,6 +145,81 @@ describe('real Zeek logs (brimdata)', { skip: noShared }, () => {
     const rows = zeekTsv(text).length;
     const [all] = await sql(lake, `SELECT count(*)::INT AS n, count(DISTINCT _source_pos)::INT AS pos FROM silver.observations`);
     assert.deepEqual(all, { n: rows, pos: rows });
+  });
+});
+
+describe('a folder of many small logs (hourly rotation)', { skip: noShared }, () => {
+  /** The brimdata JSON ssl and x509 logs cut into files of `per` lines, ssl and x509 hour by hour. */
+  function hourly(per: number): { folder: string; files: string[]; ssl: number; x509: number } {
+    const folder = join(dir, `hourly-${n++}`);
+    mkdirSync(folder);
+    const files: string[] = [];
+    const counts = { ssl: 0, x509: 0 };
+    for (const kind of ['ssl', 'x509'] as const) {
+      const lines = gunzipSync(readFileSync(join(brim, `zeek-json_${kind}.json.gz`))).toString('utf8').split('\n').filter((l) => l.trim());
+      counts[kind] = lines.length;
+      for (let i = 0, h = 0; i < lines.length; i += per, h++) {
+        const file = join(folder, `${kind}.${String(h).padStart(2, '0')}.log`);
+        writeFileSync(file, lines.slice(i, i + per).join('\n') + '\n');
+        files.push(file);
+      }
+    }
+    return { folder, files: files.sort(), ...counts };
+  }
+  const writes = async (table: string) => {
+    const h = await run('table', 'history', table, '--format', 'json');
+    return (JSON.parse(h.out) as { operation: string }[]).filter((e) => e.operation === 'WRITE').length;
+  };
+  const counts = (lake: string) =>
+    sql(lake, `SELECT (SELECT count(*) FROM bronze.zeek_ssl)::INT AS ssl, (SELECT count(DISTINCT _source || '#' || _source_pos) FROM bronze.zeek_ssl)::INT AS ssl_rows,
+                      (SELECT count(*) FROM bronze.zeek_x509)::INT AS x509, (SELECT count(DISTINCT _source || '#' || _source_pos) FROM bronze.zeek_x509)::INT AS x509_rows,
+                      (SELECT count(*) FROM bronze.ingested_files)::INT AS registered, (SELECT count(DISTINCT uri) FROM bronze.ingested_files)::INT AS uris`);
+
+  test('small files share bronze and registry commits; silver is as if each log were read whole', async () => {
+    const { folder, files, ssl, x509 } = hourly(2500);
+    assert.ok(files.length >= 20, `${files.length} files`);
+    const lake = newLake();
+    const r = await run('ingest', folder, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(await counts(lake), [{ ssl, ssl_rows: ssl, x509, x509_rows: x509, registered: files.length, uris: files.length }]);
+    // Before, every file made a bronze commit and a registry commit of its own.
+    const bronzeWrites = (await writes(join(lake, 'bronze', 'zeek_ssl'))) + (await writes(join(lake, 'bronze', 'zeek_x509')));
+    const registryWrites = await writes(join(lake, 'bronze', 'ingested_files'));
+    assert.ok(bronzeWrites <= 4 && registryWrites <= 2, `${bronzeWrites} bronze and ${registryWrites} registry commits for ${files.length} files`);
+    const whole = newLake();
+    assert.equal((await run('ingest', join(brim, 'zeek-json_x509.json.gz'), join(brim, 'zeek-json_ssl.json.gz'), '--lake', whole)).code, 0);
+    for (const q of ['SELECT * EXCLUDE (sources) FROM silver.certificates ORDER BY cert_id', 'SELECT count(*)::INT AS n, count(DISTINCT uid)::INT AS uids, min(ts)::VARCHAR AS a, max(ts)::VARCHAR AS b FROM silver.observations']) {
+      assert.deepEqual(await sql(lake, q), await sql(whole, q), q);
+    }
+  });
+
+  test('a re-run that groups the files otherwise lands only what is missing', async () => {
+    const { folder, files, ssl, x509 } = hourly(2500);
+    const lake = newLake();
+    // Every third file first, named one by one; then the folder, whose run groups them otherwise.
+    const some = files.filter((_, i) => i % 3 === 0);
+    assert.equal((await run('ingest', ...some, '--lake', lake)).code, 0);
+    // As if the run had stopped after its bronze commits and before its registry commit.
+    rmSync(join(lake, 'bronze', 'ingested_files'), { recursive: true });
+    const r = await run('ingest', folder, '--lake', lake, '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(await counts(lake), [{ ssl, ssl_rows: ssl, x509, x509_rows: x509, registered: files.length, uris: files.length }]);
+  });
+
+  test('killed at random moments: re-running finishes without duplicates', async () => {
+    const { folder, files, ssl, x509 } = hourly(2000);
+    const lake = newLake();
+    const cli = join(root, 'dist', 'cli.js');
+    for (let trial = 0; trial < 4; trial++) {
+      const delay = 600 + Math.floor(Math.random() * 2500);
+      // Small batches too, so that some files span several commits of their own.
+      spawnSync(process.execPath, [cli, 'ingest', folder, '--lake', lake, '--batch-size', '1500'], { timeout: delay, killSignal: 'SIGKILL' });
+    }
+    const done = spawnSync(process.execPath, [cli, 'ingest', folder, '--lake', lake, '--batch-size', '1500'], { encoding: 'utf8' });
+    assert.equal(done.status, 0, done.stderr);
+    assert.deepEqual(await counts(lake), [{ ssl, ssl_rows: ssl, x509, x509_rows: x509, registered: files.length, uris: files.length }]);
+    const [o] = await sql(lake, `SELECT count(*)::INT AS n FROM silver.observations`);
+    assert.equal(o!.n, ssl);
   });
 });
 
