@@ -7,6 +7,10 @@
  *                  floor). Both run as child processes, alternated; ratio of medians, target ≤ 2×.
  *                  Then, untimed: a breakdown of our time (an instrumented in-process ingest), a
  *                  ladder of the JS read path stage by stage, and a `node --cpu-prof` of the CLI.
+ * - ingest-many:   the first 720,000 records of that log (100,000 with --quick) as hourly logs of
+ *                  1,000 lines in one folder (a month of them), `certhunt ingest FOLDER` vs DuckDB's
+ *                  `CREATE TABLE AS SELECT * FROM read_json('FOLDER/*.log')`; also our ingest of
+ *                  the same lines in one file, for the cost of the files themselves.
  * - ingest-memory: `certhunt ingest` of a ~5 GB generated log with DER (~500 MB with --quick) in
  *                  a child process; its peak RSS against the 1 GiB budget (target ≤ 1×).
  * - ingest-memory-plain: the same on ~5 GB of Zeek's default x509.log (no DER): the `ingest` log
@@ -92,6 +96,7 @@ async function prepare(o: BenchOptions): Promise<void> {
 
 export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ingest: ingestBench,
+  'ingest-many': ingestMany,
   'ingest-memory': ingestMemory,
   'ingest-memory-plain': ingestMemoryPlain,
 };
@@ -319,8 +324,10 @@ async function runOurs(
   await fs.rm(stageDir, { recursive: true, force: true });
   if (run.killed) return { ...run, lake, bronzeMs };
   const report = JSON.parse(run.stdout) as CliReport;
-  const f = report.files[0];
-  if (!f || f.status !== 'ingested' || f.certificates !== records || f.rejects !== 0 || report.silver.certificates.inserted !== distinct) {
+  // A file, or a folder of them (ingest-many): every one ingested, the records all there.
+  const certificates = report.files.reduce((n, f) => n + f.certificates, 0);
+  const clean = report.files.length > 0 && report.files.every((f) => f.status === 'ingested' && f.rejects === 0);
+  if (!clean || certificates !== records || report.silver.certificates.inserted !== distinct) {
     throw new Error(`unexpected ingest report: ${run.stdout.slice(0, 2000)}`);
   }
   return { ...run, lake, bronzeMs };
@@ -900,6 +907,73 @@ async function ingestBench(o: BenchOptions): Promise<BenchResult> {
       `${killed ? `ours killed at ${fmtS(cap)} cap (ratio is a lower bound); ` : ''}DuckDB alone: lines+numbers→Parquet ${(boundMed / floorMed).toFixed(2)}× floor, with fields parsed ${(parsedMed / floorMed).toFixed(2)}×; bronze phase ${fmtS(bronzeMed)}, silver+rest ${fmtS(oursMed - bronzeMed)}; ` +
       `ours peak RSS ${rssMed.toFixed(0)} MiB, floor ${median(floor.map((r) => r.maxRssMiB)).toFixed(0)} MiB; ` +
       `breakdown${breakdownRecords !== records ? ` (${breakdownRecords / 1000}k)` : ''}: ${inst.prof.top(inst.ms, 3)}; main-thread cpu: ${cpu.top}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ingest-many
+
+async function ingestMany(o: BenchOptions): Promise<BenchResult> {
+  await prepare(o);
+  const records = o.quick ? 100_000 : 720_000;
+  const per = 1000;
+  const log = await generatedLog(o, { records });
+  const folder = path.join(o.workDir, 'hourly');
+  await fs.rm(folder, { recursive: true, force: true });
+  await fs.mkdir(folder);
+  let n = 0;
+  let pending: string[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    await fs.writeFile(path.join(folder, `x509.${String(n++).padStart(4, '0')}.log`), pending.join('\n') + '\n');
+    pending = [];
+  };
+  await eachChunkOfLines(log.file, async (lines) => {
+    for (const line of lines) {
+      if (!line) continue;
+      pending.push(line);
+      if (pending.length === per) await flush();
+    }
+    return true;
+  });
+  await flush();
+  o.log(`input: ${records.toLocaleString('en')} records in ${n} files of ${per} lines`);
+  const pairs = o.quick ? 3 : 2;
+  const cap = capMs(o, 60, 20);
+  const ours: (ChildRun & { bronzeMs: number })[] = [];
+  const floor: ChildRun[] = [];
+  const one: ChildRun[] = [];
+  await runFloor(o, path.join(folder, '*.log'), records); // warm-up
+  for (let i = 0; i < pairs; i++) {
+    const r = await runOurs(o, folder, records, log.distinct, { capMs: cap });
+    await fs.rm(r.lake, { recursive: true, force: true });
+    ours.push(r);
+    const f = await runFloor(o, path.join(folder, '*.log'), records);
+    floor.push(f);
+    const w = await runOurs(o, log.file, records, log.distinct, { capMs: cap });
+    await fs.rm(w.lake, { recursive: true, force: true });
+    one.push(w);
+    o.log(`  ours ${r.killed ? '≥ ' : ''}${fmtS(r.ms)} (peak RSS ${r.maxRssMiB.toFixed(0)} MiB)  floor ${fmtS(f.ms)}  ours on one file ${fmtS(w.ms)}`);
+  }
+  await fs.rm(folder, { recursive: true, force: true });
+  const oursMed = median(ours.map((r) => r.ms));
+  const floorMed = median(floor.map((r) => r.ms));
+  const oneMed = median(one.map((r) => r.ms));
+  const rss = median(ours.map((r) => r.maxRssMiB));
+  return {
+    scenario: 'ingest-many',
+    sizes: `${records.toLocaleString('en')} x509 records in ${n} files of ${per} lines, ${(log.bytes / 1e9).toFixed(2)} GB`,
+    measure: `median of ${ours.length}: certhunt ingest FOLDER → bronze + silver (CLI) vs DuckDB CREATE TABLE AS read_json('FOLDER/*.log') (both child processes, wall)`,
+    unit: 's',
+    ours: oursMed,
+    floor: floorMed,
+    target: 2,
+    details: [
+      `ours : certhunt ingest of the folder, ${ours.map((r) => fmtS(r.ms)).join(', ')}; peak RSS median ${rss.toFixed(0)} MiB`,
+      `floor: DuckDB read_json over the folder's glob, ${floor.map((r) => fmtS(r.ms)).join(', ')}`,
+      `ours on the same lines in one file: ${one.map((r) => fmtS(r.ms)).join(', ')}: the files cost ${fmtS(oursMed - oneMed)} (${((oursMed - oneMed) / n).toFixed(1)} ms a file)`,
+    ],
+    notes: memoryNote() + `ours on the same lines in one file ${fmtS(oneMed)}: the ${n} files cost ${((oursMed - oneMed) / n).toFixed(1)} ms each; ours peak RSS ${rss.toFixed(0)} MiB`,
   };
 }
 
