@@ -73,6 +73,22 @@ test('Zeek JSON logs (brimdata) land the same on reader threads as on one', { sk
   assert.ok(report.silver.certificates.inserted >= 348, `silver has the fixture's certificates (${report.silver.certificates.inserted})`);
 });
 
+test('small files are read on the main thread until the run has read minBytes, then on the threads', { skip: noShared }, async () => {
+  const lines = gunzipSync(readFileSync(join(brim, 'zeek-json_x509.json.gz'))).toString('utf8').split('\n').filter(Boolean);
+  const per = Math.floor(lines.length / 4);
+  const files = [0, 1, 2, 3].map((i) => {
+    const f = join(lakes.dir, `hour-${i}.log`);
+    writeFileSync(f, lines.slice(i * per, (i + 1) * per).join('\n') + '\n');
+    return f;
+  });
+  const size = readFileSync(files[0]!).length;
+  let threaded = 0;
+  // Each file is smaller than minBytes; two of them are not.
+  const { report } = await ingestWith(files, { readers: { threads: 2, blockBytes: 4096, minBytes: Math.ceil(size * 1.5), onBlock: (n) => (threaded += n) } });
+  assert.equal(threaded, 2 * per, 'the third and fourth files on the threads, the first two not');
+  assert.deepEqual(report.files.map((f) => f.certificates), [per, per, per, per]);
+});
+
 test('Zeek TSV logs (brimdata) land the same on reader threads, each block read after its header', { skip: noShared }, async () => {
   const files = ['zeek-default_x509.log.gz', 'zeek-default_ssl.log.gz', 'zeek-default_known_certs.log.gz'].map((f) => join(brim, f));
   const { report, threaded } = await sameAsOneThread(files, { batchSize: 2000 });
