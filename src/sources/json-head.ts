@@ -21,6 +21,23 @@ export function headObject(text: string): Record<string, unknown> | null {
   return null;
 }
 
+/**
+ * The object that names a JSON-lines file's format: its first line that is a whole JSON object,
+ * else its first line made whole (headObject: a long first line the head window cut). A broken
+ * first line (a sensor that died mid-write, a corrupt block) would otherwise name the file by its
+ * few readable keys, or by none, and hide every good line after it.
+ */
+export function jsonHeadObject(lines: readonly string[]): Record<string, unknown> | null {
+  let first: string | undefined;
+  for (const line of lines) {
+    if (!line.trimStart().startsWith('{')) continue;
+    const whole = parseObject(line);
+    if (typeof whole !== 'string') return whole;
+    first ??= line;
+  }
+  return first === undefined ? null : headObject(first);
+}
+
 /** Ways to close a cut JSON text, the ones keeping most first. */
 function closings(text: string): string[] {
   const closers: string[] = [];

@@ -1,7 +1,7 @@
 import { csvRecords } from './csv.js';
 import { commonName, dnFromOneLine, isOneLineDn, sameDn } from './dn.js';
 import type { FormatOptions, LineFormat, LineItem, Lines } from './format.js';
-import { headObject } from './json-head.js';
+import { jsonHeadObject } from './json-head.js';
 import { emptyCertificate, type CertificateRecord, type SourceItem } from './record.js';
 import {
   FieldError, UNKNOWN_TS, contentLines, derDigests, emptyObservation, hexDigest, intValue, lineOf, parseObject,
@@ -199,10 +199,11 @@ export const scanHosts = pairFormat('scan_hosts', /^(ip|host|dest_ip),sha1\s*$/i
 export const scanExport: LineFormat = {
   name: 'scan_export',
   detect(head) {
-    const first = contentLines(head)[0];
+    const lines = contentLines(head);
+    const first = lines[0];
     if (first === undefined) return false;
     const json = first.trimStart().startsWith('{');
-    const obj = json ? headObject(first) : null;
+    const obj = json ? jsonHeadObject(lines) : null;
     const names = new Set(!json ? first.split(',').map((s) => s.trim().replace(/^"|"$/g, '')) : obj === null ? [] : Object.keys(obj));
     if (names.has('event_type') || names.has('_path') || names.has('certificate.subject')) return false;
     return names.has('sha1_fingerprint') || (names.has('subject') && names.has('issuer') && names.has('dest_ip'));

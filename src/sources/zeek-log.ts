@@ -1,5 +1,5 @@
 import type { LineItem, Lines } from './format.js';
-import { headObject } from './json-head.js';
+import { jsonHeadObject } from './json-head.js';
 import type { SourceItem } from './record.js';
 import { FieldError, intValue, lineOf, parseObject, reject, timeValue } from './values.js';
 
@@ -229,7 +229,7 @@ export function zeekHead(head: string[]): { path: string | null; fields: Set<str
     if (text.startsWith('#path')) path = text.slice(5).trim();
     else if (text.startsWith('#fields')) return { path, fields: new Set(text.slice(8).split('\t')) };
     else if (text.trimStart().startsWith('{')) {
-      const obj = headObject(text);
+      const obj = jsonHeadObject(head);
       if (obj === null) return null;
       const fields = new Set(Object.keys(obj));
       for (const [k, v] of Object.entries(obj)) if (v && typeof v === 'object' && !Array.isArray(v)) for (const sub of Object.keys(v)) fields.add(`${k}.${sub}`);

@@ -253,6 +253,31 @@ test('a first line past the 64 KiB head window still names the format: one serve
   }, 'each file is read as its format, its long first line included');
 });
 
+test('a broken first line does not hide the log: it is a reject and every line after it lands, in Zeek, eve and scan logs alike', async () => {
+  const { run } = await import('../helpers/cli.js');
+  const dir = join(lakes.dir, 'broken-first');
+  mkdirSync(dir, { recursive: true });
+  const eve = (sni: string) =>
+    JSON.stringify({ timestamp: '2024-01-01T00:00:00.000000+0000', flow_id: 1, event_type: 'tls', src_ip: '10.0.0.1', src_port: 50000, dest_ip: '198.51.100.1', dest_port: 443, proto: 'TCP', tls: { sni, version: 'TLS 1.2' } });
+  const scan = (sha1: string) =>
+    JSON.stringify({ subject: 'CN=s', issuer: 'CN=i', common_name: 's', sha1_fingerprint: sha1.repeat(40), not_valid_before: 1700000000, not_valid_after: 1800000000, dest_ip: '203.0.113.1', dest_port: 443 });
+  // What a sensor leaves when it dies mid-write and the log is appended to, or a corrupt block.
+  const broken = ['{"ts":1700000000.5,"fingerprint":"ab\u0000\u0001}}}', '{oops', '{"ts": 17000000'];
+  const logs: Record<string, string[]> = {
+    'x509.log': [x509({ fingerprint: fp('5') }), x509({ fingerprint: fp('6') })],
+    'eve.json': [eve('a.example'), eve('b.example')],
+    'scan.json': [scan('c'), scan('d')],
+  };
+  for (const [i, b] of broken.entries()) for (const [name, lines] of Object.entries(logs)) writeFileSync(join(dir, `${i}-${name}`), [b, ...lines].join('\n') + '\n');
+  const r = await run('ingest', dir, '--lake', join(lakes.dir, 'broken-first-lake'), '--format', 'json', '--readers', '0');
+  assert.equal(r.code, 0, r.err.slice(0, 1000));
+  const report = JSON.parse(r.out) as { files: { uri: string; format: string | null; certificates: number; observations: number; rejects: number }[] };
+  const got = Object.fromEntries(report.files.map((f) => [f.uri.split('/').pop(), [f.format, f.certificates + f.observations, f.rejects]]));
+  const want: Record<string, unknown> = {};
+  for (const i of broken.keys()) Object.assign(want, { [`${i}-x509.log`]: ['zeek_x509', 2, 1], [`${i}-eve.json`]: ['suricata_tls', 2, 1], [`${i}-scan.json`]: ['scan_export', 4, 1] });
+  assert.deepEqual(got, want, 'each file read as its format: the broken line a reject, the others kept');
+});
+
 test('rows of tens of MB that land go one bronze batch (and silver step) each: three in one ran out of memory', async () => {
   // A 15 MB serial is kept twice in its row (raw and record): ~30 MB, under MAX_ROW_BYTES. At
   // 256 MB for DuckDB, three in one batch failed the bronze write (exit 2), as a dozen did at
