@@ -59,6 +59,9 @@ export interface IngestOptions {
   silverSteps?: Partial<StepLimits>;
 }
 
+/** Runs `fn` after every commit queued before it has settled. */
+export type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
+
 export interface Progress {
   file: string;
   bytes: number;
@@ -108,8 +111,17 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
   const touched = new Set<string>();
   const threads = options.readers?.threads ?? defaultReaderThreads();
   const pool = threads > 0 ? new ReaderPool(threads) : undefined;
+  // Every commit of the run, one at a time and in order (one DuckDB connection), while files are
+  // read: a file's full batches and the pending files' shared commits.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial: Serial = (fn) => {
+    const next = queue.catch(() => undefined).then(fn);
+    queue = next;
+    return next;
+  };
   const pending = new PendingFiles(
     lake,
+    serial,
     // A quarter of a batch's text: the pending files' staged rows sit on disk beside the batch
     // being read and the one committing.
     { rows: options.batchSize ?? DEFAULT_BATCH, chars: (options.batchChars ?? DEFAULT_BATCH_CHARS) / 4, files: MAX_PENDING_FILES },
@@ -125,10 +137,10 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
     for await (const file of inputs) {
       let read;
       try {
-        read = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock, pool, bytesBefore }, reasons);
+        read = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock, pool, bytesBefore, serial }, reasons);
       } catch (e) {
         // The files read before this one are whole: they land, and a re-run starts here.
-        await pending.commit().catch(() => pending.discard());
+        await pending.settle().catch(() => undefined);
         throw e;
       }
       files.push(read.report);
@@ -140,7 +152,7 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
       }
       if (read.report.format && read.report.certificates + read.report.observations > 0) touched.add(read.report.format);
     }
-    await pending.commit();
+    await pending.settle();
   } finally {
     await pending.discard();
     await pool?.close();
@@ -157,7 +169,7 @@ async function ingestFile(
   file: InputFile,
   reader: SourceReader,
   previous: FileState | undefined,
-  options: IngestOptions & { ingestId: string; clock: () => number; pool: ReaderPool | undefined; bytesBefore: number },
+  options: IngestOptions & { ingestId: string; clock: () => number; pool: ReaderPool | undefined; bytesBefore: number; serial: Serial },
   reasons: Map<string, number>,
 ): Promise<{ report: FileReport; tail?: FileTail }> {
   const base: FileReport = { uri: file.uri, format: null, status: 'ingested', certificates: 0, observations: 0, rejects: 0 };
@@ -200,14 +212,14 @@ async function ingestFile(
     const full = batch;
     batch = undefined;
     const version = ++chunk;
-    committing = (async () => {
+    committing = options.serial(async () => {
       try {
         await full.commit({ appId: `src:${file.uri}#${generation}`, version });
         for (const [k, n] of full.reasons) countReason(reasons, k, n);
       } finally {
         await full.discard();
       }
-    })();
+    });
     // Settled here or at the next flush; marked handled so a failure waiting for either is not
     // reported as unhandled in between.
     committing.catch(() => undefined);

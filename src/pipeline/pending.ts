@@ -39,17 +39,18 @@ export class PendingFiles {
   private chars = 0;
   private large = 0;
 
+  /** The commit under way (in the background, while the next files are read). */
+  private inflight: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly lake: Lake,
+    /** The run's commit queue: commits one at a time, in order (ingest.ts). */
+    private readonly serial: <T>(fn: () => Promise<T>) => Promise<T>,
     private readonly limits: PendingLimits,
     private readonly clock: () => number,
     /** Called with each batch once it is committed (the run's reject summary). */
     private readonly onCommitted: (batch: BronzeBatch) => void = () => undefined,
   ) {}
-
-  get size(): number {
-    return this.tails.length;
-  }
 
   async add(tail: FileTail): Promise<void> {
     const batch = tail.batch && tail.batch.size > 0 ? tail.batch : undefined;
@@ -59,7 +60,12 @@ export class PendingFiles {
       await batch?.discard();
       return;
     }
-    if (batch && this.tails.length > 0 && !this.fits(batch)) await this.commit();
+    try {
+      if (batch && this.tails.length > 0 && !this.fits(batch)) await this.commit();
+    } catch (e) {
+      await batch?.discard();
+      throw e;
+    }
     this.tails.push({ txn: tail.txn, state: tail.state, ...(batch ? { batch } : {}) });
     if (batch) {
       this.rows += batch.size;
@@ -74,27 +80,60 @@ export class PendingFiles {
     return large && this.rows + batch.size <= this.limits.rows && this.chars + batch.chars <= this.limits.chars;
   }
 
-  /** Commit every pending file: bronze rows first, then their registry rows. */
+  /**
+   * Start committing every pending file (bronze rows first, then their registry rows) behind
+   * the run's other commits; it goes on while the next files are read. Resolves once the
+   * previous such commit is done, and rejects with its failure.
+   */
   async commit(): Promise<void> {
-    const tails = this.tails;
-    this.tails = [];
-    this.rows = this.chars = this.large = 0;
+    const tails = this.take();
+    try {
+      await this.inflight;
+    } catch (e) {
+      await discardAll(tails);
+      throw e;
+    }
     if (tails.length === 0) return;
+    this.inflight = this.serial(() => this.commitNow(tails));
+    // Settled at the next commit() or settle(); marked handled so a failure is not reported as
+    // unhandled in between.
+    this.inflight.catch(() => undefined);
+  }
+
+  /** Commit what is pending and wait until every commit has landed. */
+  async settle(): Promise<void> {
+    await this.commit();
+    await this.inflight;
+  }
+
+  private async commitNow(tails: FileTail[]): Promise<void> {
     try {
       const members = tails.flatMap((t) => (t.batch ? [{ batch: t.batch, txn: t.txn }] : []));
       await commitBatches(this.lake, members);
       for (const m of members) this.onCommitted(m.batch);
       await recordFiles(this.lake, tails.map((t) => t.state), this.clock());
     } finally {
-      await Promise.all(tails.map((t) => t.batch?.discard()));
+      await discardAll(tails);
     }
   }
 
-  /** Drop what is pending (staged files removed): a re-run reads those files again. */
-  async discard(): Promise<void> {
+  private take(): FileTail[] {
     const tails = this.tails;
     this.tails = [];
     this.rows = this.chars = this.large = 0;
-    await Promise.all(tails.map((t) => t.batch?.discard()));
+    return tails;
   }
+
+  /**
+   * Drop what is pending (staged files removed; a re-run reads those files again), once the
+   * commit under way, which reads its own staged files, has settled.
+   */
+  async discard(): Promise<void> {
+    await this.inflight.catch(() => undefined);
+    await discardAll(this.take());
+  }
+}
+
+async function discardAll(tails: FileTail[]): Promise<void> {
+  await Promise.all(tails.map((t) => t.batch?.discard()));
 }
