@@ -69,6 +69,8 @@ export class PendingFiles {
     }
     this.tails.push({ txn: tail.txn, state: tail.state, ...(batch ? { batch } : {}) });
     if (batch) {
+      // Its staged files are closed while it waits: 256 pending files held 512 descriptors.
+      await batch.stages();
       this.rows += batch.size;
       this.chars += batch.chars;
       this.large += batch.large;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { queryJson } from '../../src/lake/parquet.js';
@@ -60,4 +60,22 @@ test('a commit that fails surfaces at the next one, and leaves no staged file be
   await assert.rejects(pending.add(tails[2]!), /not-a-folder|ENOTDIR|directory/i);
   await pending.discard();
   assert.deepEqual(tails.flatMap(staged).filter((f) => existsSync(f)), [], 'every staged file removed');
+});
+
+test('a pending file holds no open descriptor while it waits', { skip: existsSync('/proc/self/fd') ? false : 'no /proc/self/fd here' }, async () => {
+  const lake = lakes.newLake();
+  const pending = new PendingFiles(lake, serial, { rows: 1e6, chars: 1e9, files: 256 }, () => 0);
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const base = fds();
+  const tails: FileTail[] = [];
+  for (let i = 0; i < 60; i++) tails.push(await tail(lake, `f${i}.log`, 2));
+  // Staged files open on the thread pool: wait until they are.
+  for (const deadline = Date.now() + 10_000; fds() < base + 120 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  const before = fds();
+  for (const t of tails) await pending.add(t);
+  // Each tail's batch opened two staged files (records, rejects) when it was made.
+  assert.ok(before - fds() >= 100, `descriptors before ${before}, after ${fds()}`);
+  await pending.settle();
+  const [r] = await queryJson(lake.conn, `SELECT count(*)::INT AS n FROM (${(await (await lake.table('bronze', 'zeek_x509')).scan()).sql})`);
+  assert.equal(r!.n, 120);
 });
