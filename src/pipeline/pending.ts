@@ -7,8 +7,9 @@ import { LARGE_ROWS_CHARS } from './stage.js';
 /**
  * Files read to their end whose last batch and registry row are not committed yet. They are
  * committed together, in the background while the next files are read: one commit per bronze
- * table and one registry commit for many small files. A folder of hourly logs (720 files of 1,000 lines) spent ~80 ms a file on two commits of its
- * own, and a COPY of 1,000 rows costs DuckDB ~4× a row what a large one does.
+ * table and one registry commit for many small files. A folder of hourly logs (720 files of
+ * 1,000 lines) spent ~80 ms a file on two commits of its own, and a COPY of 1,000 rows costs
+ * DuckDB ~4× a row what a large one does.
  *
  * Each file keeps its own app transactions (its batches numbered within the file, and its
  * generation in the registry), so what a crash left committed is found again however a re-run
