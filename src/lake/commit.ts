@@ -23,11 +23,10 @@ export interface Prepared {
   /** Keys (fileKey) of files the transaction read or removed; undefined means the whole table. */
   readFiles?: Set<string>;
   /**
-   * An app transaction this commit records (idempotent writes). `txns` is several in one commit
-   * (one per source file when small files share a commit): a winner holding all of them makes
-   * ours a duplicate, one holding some a rebuild (whose build decides).
+   * App transactions this commit records (idempotent writes): one, or one per source file when
+   * small files share a commit. A winner holding all of them makes ours a duplicate, one holding
+   * some a rebuild (whose build decides).
    */
-  txn?: { appId: string; version: number };
   txns?: { appId: string; version: number }[];
   metrics?: Record<string, string>;
 }
@@ -78,9 +77,7 @@ export async function commitWithRetry(
     const winner = await readCommit(storage, commitPath(version));
     const verdict = conflictWith(prepared, winner);
     if (verdict === 'duplicate') {
-      const t = prepared.txn ?? prepared.txns?.[0];
-      const more = (prepared.txns?.length ?? 1) > 1 ? ` and ${prepared.txns!.length - 1} more` : '';
-      return { status: 'skipped', reason: `app transaction ${t?.appId} v${t?.version}${more} already committed`, version };
+      return { status: 'skipped', reason: `${describeTxns(prepared.txns ?? [])} already committed`, version };
     }
     if (verdict === 'rebuild') {
       await backoff(attempts);
@@ -96,7 +93,7 @@ export async function commitWithRetry(
 /** What a winning commit means for ours: keep going at the next version, rebuild, or stop. */
 export function conflictWith(ours: Prepared, winner: Action[]): 'retry' | 'rebuild' | 'duplicate' {
   let rebuild = false;
-  const txns = ours.txn ? [ours.txn] : ours.txns ?? [];
+  const txns = ours.txns ?? [];
   const theirs = new Map<string, number>();
   for (const a of winner) {
     if ('txn' in a) theirs.set(a.txn.appId, a.txn.version);
@@ -114,6 +111,12 @@ export function conflictWith(ours: Prepared, winner: Action[]): 'retry' | 'rebui
   if (txns.length > 0 && done === txns.length) return 'duplicate';
   if (done > 0) rebuild = true;
   return rebuild ? 'rebuild' : 'retry';
+}
+
+/** "app transaction A v1" (and "and N more"), for messages. */
+export function describeTxns(txns: { appId: string; version: number }[]): string {
+  const [t] = txns;
+  return `app transaction ${t?.appId} v${t?.version}${txns.length > 1 ? ` and ${txns.length - 1} more` : ''}`;
 }
 
 async function backoff(attempt: number): Promise<void> {

@@ -128,7 +128,7 @@ export async function mergePlan(table: DeltaTable, snapshot: Snapshot, source: s
       operationParameters: { predicate: JSON.stringify(keys.map((k) => `t.${k} = s.${k}`)), matchedPredicates: JSON.stringify([{ actionType: 'update' }]), notMatchedPredicates: JSON.stringify([{ actionType: 'insert' }]) },
       blindAppend: false,
       readFiles: new Set(affected.map((f) => fileKey(decodeDataPath(f.path, table.location), f.deletionVector))),
-      ...(options.txn ? { txn: options.txn } : {}),
+      ...(options.txn ? { txns: [options.txn] } : {}),
       metrics: {
         ...metrics(adds),
         numTargetRowsUpdated: updated,

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomUUID } from 'node:crypto';
 import { physicalRows, type Action, type AddFile, type Metadata } from './actions.js';
 import { checkpointInterval, writeCheckpoint } from './checkpoint.js';
-import { commitWithRetry, type Outcome, type Prepared } from './commit.js';
+import { commitWithRetry, describeTxns, type Outcome, type Prepared } from './commit.js';
 import { DeltaError } from './error.js';
 import { checkWritable, dvWritable, ENABLE_DV, hasNtz, protocolFor } from './features.js';
 import { commitPath } from './log-path.js';
@@ -65,6 +65,16 @@ export class DeltaTable {
 
   get location(): string {
     return this.storage.root;
+  }
+
+  /**
+   * The items whose app transaction the table does not hold yet: what a writer that groups
+   * several sources' rows in one commit still has to land after a crash.
+   */
+  async uncommitted<T>(items: T[], txnOf: (item: T) => TxnId): Promise<T[]> {
+    if (!(await this.exists())) return items;
+    const snapshot = await this.snapshot();
+    return items.filter((item) => !alreadyDone(snapshot, txnOf(item)));
   }
 
   async exists(): Promise<boolean> {
@@ -201,7 +211,7 @@ export class DeltaTable {
     let written: { schemaString: string; adds: AddFile[]; evolved?: Metadata } | undefined;
     return this.commit(async (snapshot) => {
       const done = txns.filter((t) => alreadyDone(snapshot, t));
-      if (txns.length > 0 && done.length === txns.length) return { skip: `app transaction ${txns[0]!.appId} v${txns[0]!.version}${txns.length > 1 ? ` and ${txns.length - 1} more` : ''} already committed` };
+      if (txns.length > 0 && done.length === txns.length) return { skip: `${describeTxns(txns)} already committed` };
       if (done.length > 0) {
         throw new DeltaError('conflict', `app transaction ${done[0]!.appId} v${done[0]!.version} was committed by another writer while this one held it with others`, { file: this.storage.root });
       }
@@ -280,7 +290,7 @@ export class DeltaTable {
         },
         blindAppend: false,
         ...(part ? { readFiles: new Set(replaced.map((f) => fileKey(decodeDataPath(f.path, this.location), f.deletionVector))) } : {}),
-        ...(options.txn ? { txn: options.txn } : {}),
+        ...(options.txn ? { txns: [options.txn] } : {}),
         metrics: { ...metrics(adds), numRemovedFiles: String(replaced.length) },
       };
     });

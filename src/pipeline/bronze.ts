@@ -1,4 +1,3 @@
-import type { Outcome } from '../lake/commit.js';
 import { sqlString } from '../lake/schema.js';
 import type { TxnId } from '../lake/table.js';
 import { excerpt, type SourceItem } from '../sources/record.js';
@@ -217,9 +216,8 @@ export class BronzeBatch {
   }
 
   /** Commit the batch: records to bronze.<format>, rejects to bronze.rejects, both under `txn`. */
-  async commit(txn: TxnId): Promise<{ records?: Outcome; rejects?: Outcome }> {
-    const [out] = await commitBatches(this.ctx.lake, [{ batch: this, txn }]);
-    return { ...(out?.records ? { records: out.records } : {}), ...(out?.rejects ? { rejects: out.rejects } : {}) };
+  async commit(txn: TxnId): Promise<void> {
+    await commitBatches(this.ctx.lake, [{ batch: this, txn }]);
   }
 
   /** The batch's staged rows, closed for reading. */
@@ -242,34 +240,26 @@ export class BronzeBatch {
  * transaction a table already holds is left out of that table's commit: a re-run after a crash
  * regroups files, and the ones that landed must not land twice.
  */
-export async function commitBatches(lake: Lake, members: { batch: BronzeBatch; txn: TxnId }[]): Promise<{ records?: Outcome; rejects?: Outcome }[]> {
+export async function commitBatches(lake: Lake, members: { batch: BronzeBatch; txn: TxnId }[]): Promise<void> {
   const staged = await Promise.all(members.map(async (m) => ({ ...(await m.batch.stages()), txn: m.txn, format: m.batch.format })));
-  if (staged.length === 0) return [];
-  const first = staged[0]!;
+  const first = staged[0];
+  if (!first) return;
   const lineage = `${sqlString(first.ingestId)} AS _ingest_id, make_timestamptz(${Math.round(first.ingestedAt * 1000)}::BIGINT) AS _ingested_at`;
-  const out: { records?: Outcome; rejects?: Outcome }[] = members.map(() => ({}));
-  const append = async (name: string, parts: { stage: Stage; txn: TxnId; i: number }[], columns: [string, string][], kind: 'records' | 'rejects') => {
+  const append = async (name: string, parts: { stage: Stage; txn: TxnId }[], columns: [string, string][], tagLarge: boolean) => {
     const table = await lake.table('bronze', name);
-    let todo = parts;
-    if (await table.exists()) {
-      const txns = (await table.snapshot()).txns;
-      todo = parts.filter((p) => (txns.get(p.txn.appId)?.version ?? -1) < p.txn.version);
-    }
+    const todo = await table.uncommitted(parts, (p) => p.txn);
     if (todo.length === 0) return;
     const q = selectStages(todo.map((p) => p.stage), columns, lineage);
     const large = todo.reduce((n, p) => n + p.stage.large, 0);
-    const tags = kind === 'records' && large > 0 ? { tags: { [LARGE_ROWS_TAG]: String(large) } } : {};
-    const outcome = await table.append(q, { txn: todo.map((p) => p.txn), createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` }, ...tags });
-    for (const p of todo) out[p.i]![kind] = outcome;
+    const tags = tagLarge && large > 0 ? { tags: { [LARGE_ROWS_TAG]: String(large) } } : {};
+    await table.append(q, { txn: todo.map((p) => p.txn), createIfMissing: { from: `SELECT * FROM (${q}) LIMIT 0` }, ...tags });
   };
-  const formats = [...new Set(staged.map((s) => s.format))];
-  for (const format of formats) {
-    const parts = staged.flatMap((s, i) => (s.format === format && s.records.rows > 0 ? [{ stage: s.records, txn: s.txn, i }] : []));
-    await append(format, parts, BRONZE_COLUMNS, 'records');
+  for (const format of new Set(staged.map((s) => s.format))) {
+    const parts = staged.filter((s) => s.format === format && s.records.rows > 0).map((s) => ({ stage: s.records, txn: s.txn }));
+    await append(format, parts, BRONZE_COLUMNS, true);
   }
-  const rejects = staged.flatMap((s, i) => (s.rejects.rows > 0 ? [{ stage: s.rejects, txn: s.txn, i }] : []));
-  await append(REJECTS, rejects, REJECT_COLUMNS, 'rejects');
-  return out;
+  const rejects = staged.filter((s) => s.rejects.rows > 0).map((s) => ({ stage: s.rejects, txn: s.txn }));
+  await append(REJECTS, rejects, REJECT_COLUMNS, false);
 }
 
 /**

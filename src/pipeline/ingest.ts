@@ -9,7 +9,7 @@ import { BronzeBatch, countReason, KINDS, prepareItem, prepareItems, type Prepar
 import { defaultReaderThreads, PARALLEL_MIN_BYTES, ReaderPool, ReaderThreadError, readParallel, type ParallelLines } from './parallel.js';
 import type { Lake } from './lake.js';
 import { loadRegistry, type FileState } from './registry.js';
-import { MAX_PENDING_FILES, PendingFiles, type FileTail } from './pending.js';
+import { MAX_PENDING_FILES, PendingFiles, type FileTail, type Serial } from './pending.js';
 import { refreshSilver, type SilverResult, type StepLimits } from './silver.js';
 import { LARGE_ROW, largeRowFits } from './stage.js';
 
@@ -58,9 +58,6 @@ export interface IngestOptions {
   /** How much bronze one silver step takes (silver.ts, SILVER_STEP_ROWS). */
   silverSteps?: Partial<StepLimits>;
 }
-
-/** Runs `fn` after every commit queued before it has settled. */
-export type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export interface Progress {
   file: string;
@@ -146,7 +143,7 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
       files.push(read.report);
       bytesBefore += read.tail?.state.bytes ?? 0;
       if (read.tail) {
-        // A file named twice in one run is unchanged the second time.
+        // A file named twice in one run (the API does not dedupe) is unchanged the second time.
         registry.set(file.uri, read.tail.state);
         await pending.add(read.tail);
       }

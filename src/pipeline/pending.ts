@@ -24,6 +24,9 @@ export interface FileTail {
   state: FileState;
 }
 
+/** Runs `fn` after every commit queued before it has settled. */
+export type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
+
 export interface PendingLimits {
   rows: number;
   chars: number;
@@ -46,7 +49,7 @@ export class PendingFiles {
   constructor(
     private readonly lake: Lake,
     /** The run's commit queue: commits one at a time, in order (ingest.ts). */
-    private readonly serial: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly serial: Serial,
     private readonly limits: PendingLimits,
     private readonly clock: () => number,
     /** Called with each batch once it is committed (the run's reject summary). */
@@ -56,11 +59,6 @@ export class PendingFiles {
   async add(tail: FileTail): Promise<void> {
     const batch = tail.batch && tail.batch.size > 0 ? tail.batch : undefined;
     if (tail.batch && !batch) await tail.batch.discard();
-    // The same file named twice in one run, read twice: its rows are already here.
-    if (this.tails.some((t) => t.txn.appId === tail.txn.appId)) {
-      await batch?.discard();
-      return;
-    }
     try {
       if (batch && this.tails.length > 0 && !this.fits(batch)) await this.commit();
     } catch (e) {

@@ -63,11 +63,7 @@ export async function loadRegistry(lake: Lake): Promise<Map<string, FileState>> 
  */
 export async function recordFiles(lake: Lake, states: FileState[], ingestedAt: number): Promise<void> {
   const table = await lake.table('bronze', REGISTRY);
-  let todo = states;
-  if (await table.exists()) {
-    const txns = (await table.snapshot()).txns;
-    todo = states.filter((s) => (txns.get(fileTxn(s).appId)?.version ?? -1) < s.generation);
-  }
+  const todo = await table.uncommitted(states, fileTxn);
   if (todo.length === 0) return;
   await withStage(async (stage) => {
     for (const state of todo) await stage.write(state);

@@ -324,7 +324,7 @@ async function markConsumed(table: DeltaTable, appId: string, version: number): 
   await table.commit(async (snapshot) =>
     (snapshot.txns.get(appId)?.version ?? -1) >= version
       ? { skip: 'already consumed' }
-      : { actions: [{ txn: { appId, version, lastUpdated: table.now() } }], operation: 'SET TRANSACTION', operationParameters: {}, blindAppend: true, txn: { appId, version } },
+      : { actions: [{ txn: { appId, version, lastUpdated: table.now() } }], operation: 'SET TRANSACTION', operationParameters: {}, blindAppend: true, txns: [{ appId, version }] },
   );
 }
 

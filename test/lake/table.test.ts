@@ -201,7 +201,7 @@ describe('writes', () => {
     assert.equal(conflictWith(ours, [txn('a', 5), txn('b', 1), txn('c', 1)]), 'duplicate');
     assert.equal(conflictWith(ours, [txn('a', 2)]), 'rebuild');
     assert.equal(conflictWith(ours, [txn('a', 1), txn('b', 0)]), 'retry');
-    assert.equal(conflictWith({ ...ours, txns: undefined, txn: { appId: 'a', version: 2 } }, [txn('a', 2)]), 'duplicate');
+    assert.equal(conflictWith({ ...ours, txns: [{ appId: 'a', version: 2 }] }, [txn('a', 2)]), 'duplicate');
   });
 
   test('schema evolution only when asked', async () => {

@@ -31,6 +31,19 @@ after(() => {
 let n = 0;
 const newLake = () => join(dir, `lake${n++}`);
 
+/**
+ * `certhunt ingest` of `input` killed (SIGKILL) four times, each after `from` ms plus up to
+ * `spread` ms more, then run to its end: it must succeed.
+ */
+function killedThenFinished(input: string, lake: string, batchSize: number, from: number, spread: number): void {
+  const args = [join(root, 'dist', 'cli.js'), 'ingest', input, '--lake', lake, '--batch-size', String(batchSize)];
+  for (let trial = 0; trial < 4; trial++) {
+    spawnSync(process.execPath, args, { timeout: from + Math.floor(Math.random() * spread), killSignal: 'SIGKILL' });
+  }
+  const done = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  assert.equal(done.status, 0, done.stderr);
+}
+
 
 
 /** Zeek TSV split by hand (independent of src/sources): header fields, rows as objects. */
@@ -209,14 +222,8 @@ describe('a folder of many small logs (hourly rotation)', { skip: noShared }, ()
   test('killed at random moments: re-running finishes without duplicates', async () => {
     const { folder, files, ssl, x509 } = hourly(2000);
     const lake = newLake();
-    const cli = join(root, 'dist', 'cli.js');
-    for (let trial = 0; trial < 4; trial++) {
-      const delay = 600 + Math.floor(Math.random() * 2500);
-      // Small batches too, so that some files span several commits of their own.
-      spawnSync(process.execPath, [cli, 'ingest', folder, '--lake', lake, '--batch-size', '1500'], { timeout: delay, killSignal: 'SIGKILL' });
-    }
-    const done = spawnSync(process.execPath, [cli, 'ingest', folder, '--lake', lake, '--batch-size', '1500'], { encoding: 'utf8' });
-    assert.equal(done.status, 0, done.stderr);
+    // Small batches too, so that some files span several commits of their own.
+    killedThenFinished(folder, lake, 1500, 600, 2500);
     assert.deepEqual(await counts(lake), [{ ssl, ssl_rows: ssl, x509, x509_rows: x509, registered: files.length, uris: files.length }]);
     const [o] = await sql(lake, `SELECT count(*)::INT AS n FROM silver.observations`);
     assert.equal(o!.n, ssl);
@@ -309,14 +316,7 @@ test('silver rebuilds from bronze: a crash between the two heals on the next run
 
 test('ingest killed at random moments: re-running finishes without duplicates', { skip: noShared }, async () => {
   const lake = newLake();
-  const file = join(brim, 'zeek-default_ssl.log.gz');
-  const cli = join(root, 'dist', 'cli.js');
-  for (let trial = 0; trial < 4; trial++) {
-    const delay = 300 + Math.floor(Math.random() * 1500);
-    spawnSync(process.execPath, [cli, 'ingest', file, '--lake', lake, '--batch-size', '5000'], { timeout: delay, killSignal: 'SIGKILL' });
-  }
-  const done = spawnSync(process.execPath, [cli, 'ingest', file, '--lake', lake, '--batch-size', '5000'], { encoding: 'utf8' });
-  assert.equal(done.status, 0, done.stderr);
+  killedThenFinished(join(brim, 'zeek-default_ssl.log.gz'), lake, 5000, 300, 1500);
   const [c] = await sql(lake, `SELECT count(*)::INT AS n, count(DISTINCT _source_pos)::INT AS pos FROM silver.observations`);
   assert.deepEqual(c, { n: 49474, pos: 49474 });
   const [b] = await sql(lake, `SELECT count(*)::INT AS n FROM bronze.zeek_ssl`);
