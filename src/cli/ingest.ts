@@ -2,7 +2,7 @@ import { INGEST_MEMORY_LIMIT, type Engine } from '../engine/duckdb.js';
 import { ingest, type IngestReport } from '../pipeline/ingest.js';
 import { Lake } from '../pipeline/lake.js';
 import { MAX_LIST_ENTRIES } from '../sources/certfile.js';
-import { listLocations } from '../sources/input.js';
+import { locate } from '../sources/input.js';
 import { inputFormatNames, sourceReader, unknownInputFormat } from '../sources/index.js';
 import { makeContext, parse, type Effects } from './context.js';
 import { usage } from './error.js';
@@ -50,8 +50,8 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   if (unknown) throw usage(unknown);
   const ctx = makeContext(effects, { lake: values.lake, format: outFormat }, engines);
   const map = parseMap(values.map);
-  const files = await listLocations(positionals);
-  const total = files.reduce((n, f) => n + (f.size ?? 0), 0);
+  const located = await locate(positionals);
+  const total = located.bytes;
   const progress = new ProgressLine(effects.stderr, effects.isTTY && ctx.format === 'table');
   const engine = await ctx.engine({ memoryLimit: INGEST_MEMORY_LIMIT });
   const lake = new Lake(ctx.lake, engine.conn);
@@ -62,7 +62,7 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   if (readers !== undefined && !(Number.isInteger(readers) && readers >= 0)) throw usage(`--readers takes a number of threads (0: read on the main thread), got "${values.readers}"`);
   let report: IngestReport;
   try {
-    report = await ingest(lake, iterate(files), sourceReader(map ? { map } : {}), {
+    report = await ingest(lake, located.files(), sourceReader(map ? { map } : {}), {
       ...(inputFormat ? { forcedFormat: inputFormat } : {}),
       ...(batchSize ? { batchSize } : {}),
       ...(batchChars ? { batchChars } : {}),
@@ -76,10 +76,6 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   else effects.stdout(summary(report));
   // Quarantined records are not a failure; only a run where no file could be read at all is.
   return report.files.length > 0 && report.files.every((f) => f.status === 'failed') ? 1 : 0;
-}
-
-async function* iterate<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
 }
 
 function parseMap(text: string | undefined): Record<string, string> | undefined {

@@ -1,7 +1,7 @@
 import type { Engine } from '../engine/duckdb.js';
 import { loadIntel, TOPLIST_NAMES } from '../pipeline/intel.js';
 import { Lake } from '../pipeline/lake.js';
-import { listLocations } from '../sources/input.js';
+import { locate } from '../sources/input.js';
 import type { IntelKind } from '../sources/intel.js';
 import { makeContext, parse, type Effects } from './context.js';
 import { usage } from './error.js';
@@ -27,9 +27,9 @@ export async function intelCommand(args: string[], effects: Effects, engines: En
   const ctx = makeContext(effects, values, engines);
   const engine = await ctx.engine();
   const lake = new Lake(ctx.lake, engine.conn);
-  const files = await listLocations(positionals);
+  const located = await locate(positionals);
   const rows = [];
-  for (const file of files) {
+  for await (const file of located.files()) {
     if (file.error) throw file.error;
     const r = await loadIntel(lake, file, { ...(kind ? { kind } : {}), ...(values.name ? { name: values.name.toLowerCase() } : {}) });
     rows.push({ list: r.kind + (r.name ? `:${r.name}` : ''), source: r.source, entries: r.entries, rejected: r.rejected, version: r.outcome.version });

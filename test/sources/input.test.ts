@@ -13,10 +13,10 @@ import { pathToFileURL } from 'node:url';
 import * as zlib from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { hasZstd, sniffCompression } from '../../src/sources/decompress.js';
-import { InputError, listLocations, openLocations, type InputFile, type OpenLocationsOptions } from '../../src/sources/input.js';
+import { InputError, listLocations, locate, openLocations, type InputFile, type OpenLocationsOptions } from '../../src/sources/input.js';
 import { splitLines } from '../../src/sources/lines.js';
 import type { LineItem } from '../../src/sources/format.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { s3TestClient, startS3Server, type S3Server } from '../helpers/s3-server.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -442,8 +442,8 @@ describe('S3', () => {
   const bucket = 'sec-logs';
   const zip = makeZip([
     { name: 'a.log', data: Buffer.from('zip a\n') },
-    // Stored and > 64 KiB: the archive is read by ranged GETs (with If-Match), not from the probe.
-    { name: 'b/c.log', data: Buffer.from(logLines(3000, 'c')), method: 0 },
+    // Stored and > 2 MiB: the archive is read by ranged GETs (with If-Match), not from the probe.
+    { name: 'b/c.log', data: Buffer.from(logLines(70_000, 'c')), method: 0 },
     { name: 'secret.log', data: Buffer.from('x'), method: 12 as 0 },
   ]);
   const objects: Record<string, Buffer> = {
@@ -479,7 +479,7 @@ describe('S3', () => {
   it('lists a prefix as a folder (hidden keys skipped), expands zip objects, and streams everything', async (t) => {
     if (skip(t)) return;
     const files = await listLocations([`s3://${bucket}/zeek/2026-11-02`, `s3://${bucket}/zeek/archive.zip`], opts());
-    assert.ok(zip.length > 64 * 1024);
+    assert.ok(zip.length > 2 * 1024 * 1024, 'over what is probed whole');
     assert.deepEqual(files.map((f) => f.uri), [
       `s3://${bucket}/zeek/2026-11-02/x509.log.gz`,
       `s3://${bucket}/zeek/archive.zip!/a.log`,
@@ -491,7 +491,7 @@ describe('S3', () => {
     assert.match(bz.error!.message, /archive\.zip!\/secret\.log: zip entry compressed with bzip2 is not supported/);
     const got = await contents(files);
     assert.equal(got[`s3://${bucket}/zeek/2026-11-02/x509.log.gz`], 'x509 02 a\nx509 02 b\n');
-    assert.equal(got[`s3://${bucket}/zeek/archive.zip!/b/c.log`], logLines(3000, 'c'));
+    assert.equal(got[`s3://${bucket}/zeek/archive.zip!/b/c.log`], logLines(70_000, 'c'));
     const first = files[0]!;
     assert.equal(first.size, objects['zeek/2026-11-02/x509.log.gz']!.length);
     assert.match(first.etag ?? '', /^[0-9a-f]{32}$/);
@@ -514,6 +514,43 @@ describe('S3', () => {
     await expectInputError(listLocations([`s3://${bucket}/zeek/2027-*/x509.log.gz`], opts()), 'missing', /no objects match s3:\/\/sec-logs\/zeek\/2027-\*/);
     await expectInputError(listLocations([`s3://${bucket}/nothing/here`], opts()), 'missing', /no objects at s3:\/\/sec-logs\/nothing\/here/);
     await expectInputError(listLocations(['s3://no-such-bucket-here/x'], opts()), 'missing', /no-such-bucket-here.*no such bucket/);
+  });
+
+  it('locate() lists a prefix without reading it; each file is one GET, made a few ahead of the reader', async (t) => {
+    if (skip(t)) return;
+    // Twelve hours of a log, over 64 KiB each (listLocations held every file's 64 KiB probe until
+    // it was read: 66 MiB for 1,000 objects, growing with the prefix), and a day's, over 2 MiB.
+    const logs = Array.from({ length: 13 }, (_, h) => ({ Key: `hourly/${String(h).padStart(2, '0')}.log`, text: logLines(h < 12 ? 5000 : 70_000, `h${h}`) }));
+    assert.ok(logs.every((l, h) => (h < 12) === Buffer.byteLength(l.text) < 2 ** 21 && Buffer.byteLength(l.text) > 65_536), 'sizes on either side of 2 MiB');
+    for (const { Key, text } of logs) await server!.client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: text }));
+    const client = s3TestClient(server!.endpoint);
+    const gets: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string; Range?: string };
+        if (context.commandName === 'GetObjectCommand') gets.push(`${input.Key} ${input.Range ?? 'whole'}`);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const located = await locate([`s3://${bucket}/hourly/`], { s3Client: client, concurrency: 2 });
+    assert.equal(located.count, 13, 'every object listed');
+    assert.equal(located.bytes, logs.reduce((n, l) => n + Buffer.byteLength(l.text), 0), 'their sizes, for progress');
+    assert.deepEqual(gets, [], 'nothing read at listing');
+    let taken = 0;
+    for await (const f of located.files()) {
+      taken++;
+      assert.ok(gets.length <= taken + 2, `file ${taken}: ${gets.length} GETs, at most one a file taken and 2 ahead`);
+      assert.equal((await readAll(f)).toString(), logs[taken - 1]!.text, `${f.uri} read whole`);
+    }
+    assert.equal(taken, 13);
+    const size = (h: number) => Buffer.byteLength(logs[h]!.text);
+    assert.deepEqual(gets, [
+      ...logs.slice(0, 12).map((l, h) => `${l.Key} bytes=0-${size(h) - 1}`),
+      `hourly/12.log bytes=0-65535`,
+      'hourly/12.log whole',
+    ], 'an hour is one GET, its probe; the day is probed, then read');
+    assert.throws(() => located.files(), /once/, 'the files are taken once');
   });
 
   it('head() comes from the probe; open() streams with progress; a changed object is noticed', async (t) => {
