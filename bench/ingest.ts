@@ -11,6 +11,11 @@
  *                  1,000 lines in one folder (a month of them), `certhunt ingest FOLDER` vs DuckDB's
  *                  `CREATE TABLE AS SELECT * FROM read_json('FOLDER/*.log')`; also our ingest of
  *                  the same lines in one file, for the cost of the files themselves.
+ * - ingest-s3:     200,000 records of that log (50,000 with --quick) as gzipped hourly logs of
+ *                  1,000 lines under an S3 prefix (moto, which the tests install; a proxy adds
+ *                  40 ms to every request, as a bucket in a region away adds to each round trip),
+ *                  `certhunt ingest s3://bucket/prefix/` vs our ingest of the same files from
+ *                  disk: what S3 costs (target ≤ 1.25×).
  * - ingest-memory: `certhunt ingest` of a ~5 GB generated log with DER (~500 MB with --quick) in
  *                  a child process; its peak RSS against the 1 GiB budget (target ≤ 1×).
  * - ingest-memory-plain: the same on ~5 GB of Zeek's default x509.log (no DER): the `ingest` log
@@ -44,6 +49,10 @@ import type * as LinesMod from '../src/sources/lines.js';
 import type * as ZeekLogMod from '../src/sources/zeek-log.js';
 import type * as ZeekMod from '../src/sources/zeek.js';
 import type { SourceItem } from '../src/sources/record.js';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { startS3Server } from '../test/helpers/s3-server.js';
 import { generated } from './lib/generated.js';
 import { median } from './lib/measure.js';
 
@@ -97,6 +106,7 @@ async function prepare(o: BenchOptions): Promise<void> {
 export const scenarios: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ingest: ingestBench,
   'ingest-many': ingestMany,
+  'ingest-s3': ingestS3,
   'ingest-memory': ingestMemory,
   'ingest-memory-plain': ingestMemoryPlain,
 };
@@ -302,7 +312,7 @@ async function runOurs(
   file: string,
   records: number,
   distinct: number,
-  opts: { node?: string[]; sampleMs?: number; capMs?: number } = {},
+  opts: { node?: string[]; sampleMs?: number; capMs?: number; env?: Record<string, string> } = {},
 ): Promise<ChildRun & { lake: string; bronzeMs: number }> {
   const lake = path.join(o.workDir, `lake-${childSeq}`);
   const stageDir = path.join(o.workDir, `tmp-${childSeq}`);
@@ -314,7 +324,7 @@ async function runOurs(
   const args = ['ingest', file, '--lake', lake, '--format', 'json'];
   const run = await runNode(o, opts.node ? [...opts.node, path.join(DIST, 'cli.js'), ...args] : args, {
     ...(opts.node ? {} : { script: CLI }),
-    env: { TMPDIR: stageDir },
+    env: { TMPDIR: stageDir, ...opts.env },
     phase: () => (existsSync(silverMark) ? 'silver' : 'bronze'),
     ...(opts.sampleMs ? { sampleMs: opts.sampleMs } : {}),
     ...(opts.capMs ? { capMs: opts.capMs } : {}),
@@ -975,6 +985,97 @@ async function ingestMany(o: BenchOptions): Promise<BenchResult> {
     ],
     notes: memoryNote() + `ours on the same lines in one file ${fmtS(oneMed)}: the ${n} files cost ${((oursMed - oneMed) / n).toFixed(1)} ms each; ours peak RSS ${rss.toFixed(0)} MiB`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ingest-s3
+
+/** Added to every request to the S3 server: a round trip to a bucket in another region. */
+const S3_LATENCY_MS = 40;
+
+async function ingestS3(o: BenchOptions): Promise<BenchResult> {
+  await prepare(o);
+  const server = await startS3Server();
+  if (!server) throw new Error('ingest-s3 needs moto: bash scripts/s3-server-deps.sh');
+  // Every chunk from a client waits before it goes on: a request's first bytes, mostly.
+  const proxy = createTcpServer((client) => {
+    const up = tcpConnect(Number(new URL(server.endpoint).port), '127.0.0.1');
+    client.on('data', (d: Buffer) => setTimeout(() => up.write(d), S3_LATENCY_MS));
+    up.pipe(client);
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.destroy());
+    client.on('close', () => up.destroy());
+  });
+  try {
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyPort = (proxy.address() as { port: number }).port;
+    const records = o.quick ? 50_000 : 200_000;
+    const per = 1000;
+    const log = await generatedLog(o, { records });
+    const folder = path.join(o.workDir, 'hourly-gz');
+    await fs.rm(folder, { recursive: true, force: true });
+    await fs.mkdir(folder);
+    const bucket = 'sec-logs';
+    await server.client.send(new CreateBucketCommand({ Bucket: bucket }));
+    let n = 0;
+    let bytes = 0;
+    let pending: string[] = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const name = `x509.${String(n++).padStart(4, '0')}.log.gz`;
+      const body = gzipSync(pending.join('\n') + '\n');
+      bytes += body.length;
+      await fs.writeFile(path.join(folder, name), body);
+      await server.client.send(new PutObjectCommand({ Bucket: bucket, Key: `zeek/${name}`, Body: body }));
+      pending = [];
+    };
+    await eachChunkOfLines(log.file, async (lines) => {
+      for (const line of lines) {
+        if (!line) continue;
+        pending.push(line);
+        if (pending.length === per) await flush();
+      }
+      return true;
+    });
+    await flush();
+    o.log(`input: ${records.toLocaleString('en')} records in ${n} gzipped files of ${per} lines (${(bytes / 1e6).toFixed(1)} MB), on disk and in S3 behind ${S3_LATENCY_MS} ms`);
+    const s3Env = {
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${proxyPort}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1',
+    };
+    const pairs = o.quick ? 2 : 3;
+    const cap = capMs(o, 30, 10);
+    const ours: ChildRun[] = [];
+    const disk: ChildRun[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const r = await runOurs(o, `s3://${bucket}/zeek/`, records, log.distinct, { capMs: cap, env: s3Env });
+      await fs.rm(r.lake, { recursive: true, force: true });
+      ours.push(r);
+      const d = await runOurs(o, folder, records, log.distinct, { capMs: cap });
+      await fs.rm(d.lake, { recursive: true, force: true });
+      disk.push(d);
+      o.log(`  ours from S3 ${r.killed ? '≥ ' : ''}${fmtS(r.ms)} (peak RSS ${r.maxRssMiB.toFixed(0)} MiB)  from disk ${fmtS(d.ms)} (${d.maxRssMiB.toFixed(0)} MiB)`);
+    }
+    await fs.rm(folder, { recursive: true, force: true });
+    const oursMed = median(ours.map((r) => r.ms));
+    const diskMed = median(disk.map((r) => r.ms));
+    return {
+      scenario: 'ingest-s3',
+      sizes: `${records.toLocaleString('en')} x509 records in ${n} gzipped files of ${per} lines, ${(bytes / 1e6).toFixed(1)} MB; S3 (moto) behind ${S3_LATENCY_MS} ms a request`,
+      measure: `median of ${ours.length}: certhunt ingest s3://bucket/prefix/ vs certhunt ingest of the same files from disk (both CLI child processes, wall)`,
+      unit: 's',
+      ours: oursMed,
+      floor: diskMed,
+      target: 1.25,
+      details: [
+        `ours from S3: ${ours.map((r) => fmtS(r.ms)).join(', ')}; peak RSS median ${median(ours.map((r) => r.maxRssMiB)).toFixed(0)} MiB`,
+        `ours from disk: ${disk.map((r) => fmtS(r.ms)).join(', ')}; peak RSS median ${median(disk.map((r) => r.maxRssMiB)).toFixed(0)} MiB`,
+      ],
+      notes: `S3 costs ${((oursMed - diskMed) / n).toFixed(1)} ms a file over disk (${S3_LATENCY_MS} ms a request added); peak RSS from S3 ${median(ours.map((r) => r.maxRssMiB)).toFixed(0)} MiB, from disk ${median(disk.map((r) => r.maxRssMiB)).toFixed(0)} MiB`,
+    };
+  } finally {
+    proxy.close();
+    await server.stop();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
