@@ -62,7 +62,7 @@ export async function ingestCommand(args: string[], effects: Effects, engines: E
   if (readers !== undefined && !(Number.isInteger(readers) && readers >= 0)) throw usage(`--readers takes a number of threads (0: read on the main thread), got "${values.readers}"`);
   let report: IngestReport;
   try {
-    report = await ingest(lake, located.files(), sourceReader(map ? { map } : {}), {
+    report = await ingest(lake, located, sourceReader(map ? { map } : {}), {
       ...(inputFormat ? { forcedFormat: inputFormat } : {}),
       ...(batchSize ? { batchSize } : {}),
       ...(batchChars ? { batchChars } : {}),

@@ -31,6 +31,17 @@ export interface InputFile {
   head?(n: number): Promise<Uint8Array>;
 }
 
+/** What a listing tells of a file before it is read. */
+export type Listed = Pick<InputFile, 'uri' | 'size' | 'modified' | 'etag'>;
+
+/**
+ * Files listed before they are read (sources/input.ts, locate()): told which the registry has
+ * read unchanged, the listing does not fetch those ahead.
+ */
+export interface ListedFiles {
+  files(opts: { known: (listed: Listed) => boolean }): AsyncIterable<InputFile>;
+}
+
 export interface SourceReader {
   /** Format name and reader for a file, from its first bytes; undefined when unknown. */
   detect(file: InputFile, forced?: string): Promise<{
@@ -99,10 +110,11 @@ const REJECT = KINDS.indexOf('reject');
  */
 const DEFAULT_BATCH_CHARS = 256 * 1024 * 1024;
 
-export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reader: SourceReader, options: IngestOptions = {}): Promise<IngestReport> {
+export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile> | ListedFiles, reader: SourceReader, options: IngestOptions = {}): Promise<IngestReport> {
   const clock = options.clock ?? Date.now;
   const ingestId = `${new Date(clock()).toISOString()}-${randomUUID().slice(0, 8)}`;
   const registry = await loadRegistry(lake);
+  const stream = 'files' in inputs ? inputs.files({ known: (f) => unchanged(registry.get(f.uri), f) }) : inputs;
   const files: FileReport[] = [];
   const reasons = new Map<string, number>();
   const touched = new Set<string>();
@@ -131,7 +143,7 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
   // reader threads too (their start is paid by then).
   let bytesBefore = 0;
   try {
-    for await (const file of inputs) {
+    for await (const file of stream) {
       let read;
       try {
         read = await ingestFile(lake, file, reader, registry.get(file.uri), { ...options, ingestId, clock, pool, bytesBefore, serial }, reasons);
@@ -161,6 +173,11 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile>, reade
   return { ingestId, files, rejectReasons: Object.fromEntries(reasons), silver, coverage: await coverage(lake) };
 }
 
+/** A file read before whose listing says the same (size, time, ETag): skipped, not read. */
+function unchanged(previous: FileState | undefined, file: Listed): boolean {
+  return !!previous && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null);
+}
+
 async function ingestFile(
   lake: Lake,
   file: InputFile,
@@ -171,7 +188,7 @@ async function ingestFile(
 ): Promise<{ report: FileReport; tail?: FileTail }> {
   const base: FileReport = { uri: file.uri, format: null, status: 'ingested', certificates: 0, observations: 0, rejects: 0 };
   if (file.error) return { report: { ...base, status: 'failed', error: file.error.message } };
-  if (previous && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null)) {
+  if (previous && unchanged(previous, file)) {
     return { report: { ...base, format: previous.format, status: 'unchanged' } };
   }
   let source;

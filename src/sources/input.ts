@@ -156,14 +156,22 @@ async function* resolveAll(blobs: AsyncIterable<Blob | InputFile> | Iterable<Blo
   }
 }
 
+/** What a listing tells of a location before any of it is read. */
+export type Listed = Pick<InputFile, 'uri' | 'size' | 'modified' | 'etag'>;
+
 /** What specs name, listed up front; its files are read (and their first bytes probed) as they are taken. */
 export interface Located {
   /** Locations listed: files, objects, URLs (a zip archive is one). */
   readonly count: number;
   /** Their stored bytes, where the listing tells (progress's total). */
   readonly bytes: number;
-  /** The input files, in spec order, probed `concurrency` ahead of the consumer; once. */
-  files(): AsyncGenerator<InputFile>;
+  /**
+   * The input files, in spec order, probed `concurrency` ahead of the consumer; once. `known`
+   * names those the consumer will likely not read (unchanged since it read them): they are not
+   * fetched whole (WHOLE_REMOTE), which for a re-run over a prefix of 2 MiB logs would fetch
+   * them all to skip them.
+   */
+  files(opts?: { known?: (listed: Listed) => boolean }): AsyncGenerator<InputFile>;
 }
 
 /**
@@ -181,10 +189,12 @@ export async function locate(specs: string[], opts: OpenLocationsOptions = {}): 
   return {
     count: listed.length,
     bytes: listed.reduce((n, b) => n + (b.size ?? 0), 0),
-    files() {
+    files({ known } = {}) {
       if (taken) throw new Error('locate(): files() can be taken once');
       taken = true;
-      return resolveAll(listed.splice(0), ctx);
+      const blobs = listed.splice(0);
+      if (known) for (const b of blobs) if (!('open' in b) && known(b)) b.probeBytes = Math.min(b.probeBytes, PROBE_REMOTE);
+      return resolveAll(blobs, ctx);
     },
   };
 }

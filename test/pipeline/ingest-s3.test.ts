@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
-import { startS3Server } from '../helpers/s3-server.js';
+import { openEngine } from '../../src/engine/duckdb.js';
+import { ingest } from '../../src/pipeline/ingest.js';
+import { Lake } from '../../src/pipeline/lake.js';
+import { sourceReader } from '../../src/sources/index.js';
+import { locate } from '../../src/sources/input.js';
+import { s3TestClient, startS3Server } from '../helpers/s3-server.js';
 
 // `certhunt ingest s3://...` end to end against a real S3-compatible server (moto): listing
 // with a glob, streaming, gunzip, and the lake itself on S3.
@@ -52,5 +57,49 @@ test('ingest from an S3 prefix with a glob into a lake on S3', { skip: server ? 
     assert.deepEqual(JSON.parse(out).files.map((f: any) => f.status), ['unchanged', 'unchanged']);
   } finally {
     process.env = saved;
+  }
+});
+
+test('a re-run over an S3 prefix fetches whole only the objects it reads', { skip: server ? false : 'needs ../shared and the S3 test server (bash scripts/s3-server-deps.sh)' }, async () => {
+  const s3 = server!;
+  const bucket = 'rerun';
+  await s3.client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const body = (name: string) => readFileSync(join(brim, name));
+  const put = (key: string, name: string) => s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body(name) }));
+  await put('zeek/ssl.log.gz', 'zeek-default_ssl.log.gz');
+  await put('zeek/x509.log.gz', 'zeek-default_x509.log.gz');
+  const size = (name: string) => body(name).length;
+  assert.ok(size('zeek-default_ssl.log.gz') > 65_536 && size('zeek-default_ssl.log.gz') < 2 ** 21, 'ssl.log is fetched whole by its probe when read');
+  const client = s3TestClient(s3.endpoint);
+  const gets: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: string; Range?: string };
+      if (context.commandName === 'GetObjectCommand') gets.push(`${input.Key} ${input.Range ?? 'whole'}`);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const engine = await openEngine();
+  try {
+    const lake = new Lake(join(dir, 'rerun-lake'), engine.conn);
+    const run = async () => {
+      gets.length = 0;
+      const report = await ingest(lake, await locate([`s3://${bucket}/zeek/`], { s3Client: client }), sourceReader());
+      return Object.fromEntries(report.files.map((f) => [f.uri.replace(`s3://${bucket}/`, ''), f.status]));
+    };
+    assert.deepEqual(await run(), { 'zeek/ssl.log.gz': 'ingested', 'zeek/x509.log.gz': 'ingested' });
+    const whole = (key: string, name: string) => `${key} bytes=0-${size(name) - 1}`;
+    assert.deepEqual(gets, [whole('zeek/ssl.log.gz', 'zeek-default_ssl.log.gz'), whole('zeek/x509.log.gz', 'zeek-default_x509.log.gz')], 'one GET each: its probe');
+    await put('zeek/known_certs.log.gz', 'zeek-default_known_certs.log.gz');
+    assert.deepEqual(await run(), { 'zeek/known_certs.log.gz': 'ingested', 'zeek/ssl.log.gz': 'unchanged', 'zeek/x509.log.gz': 'unchanged' });
+    assert.deepEqual(gets, [
+      whole('zeek/known_certs.log.gz', 'zeek-default_known_certs.log.gz'),
+      // Read before and unchanged: probed as any file is, not fetched whole to be skipped.
+      'zeek/ssl.log.gz bytes=0-65535',
+      whole('zeek/x509.log.gz', 'zeek-default_x509.log.gz'), // under 64 KiB: its probe is all of it anyway
+    ], 'the new object whole; the unchanged ones only probed');
+  } finally {
+    engine.close();
   }
 });
