@@ -9,6 +9,9 @@
  *     for await (const line of splitLines(file.open())) ...
  *   }
  *
+ * locate() lists first (a total for progress, a spec that names nothing failing before any
+ * file is read) and reads the files as they are taken, like openLocations.
+ *
  * Specs:
  * - a file path; a folder (walked recursively in name order; names starting with '.' are
  *   skipped, and symbolic links to folders are not followed, like `find`; links to files are);
