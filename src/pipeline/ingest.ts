@@ -26,13 +26,15 @@ export interface InputFile {
   readonly etag?: string;
   /** Set when the file was found but cannot be read. */
   readonly error?: Error;
+  /** Standard input: new content every run, never unchanged or grown (sources/input.ts). */
+  readonly once?: boolean;
   /** Decompressed bytes. */
   open(): AsyncIterable<Uint8Array>;
   head?(n: number): Promise<Uint8Array>;
 }
 
 /** What a listing tells of a file before it is read. */
-export type Listed = Pick<InputFile, 'uri' | 'size' | 'modified' | 'etag'>;
+export type Listed = Pick<InputFile, 'uri' | 'size' | 'modified' | 'etag' | 'once'>;
 
 /**
  * Files listed before they are read (sources/input.ts, locate()): told which the registry has
@@ -175,7 +177,7 @@ export async function ingest(lake: Lake, inputs: AsyncIterable<InputFile> | List
 
 /** A file read before whose listing says the same (size, time, ETag): skipped, not read. */
 function unchanged(previous: FileState | undefined, file: Listed): boolean {
-  return !!previous && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null);
+  return !!previous && !file.once && previous.size === (file.size ?? null) && previous.modified === (file.modified ?? null) && previous.etag === (file.etag ?? null);
 }
 
 async function ingestFile(
@@ -201,8 +203,10 @@ async function ingestFile(
   const generation = (previous?.generation ?? 0) + 1;
   const report: FileReport = { ...base, format: source.name };
   // Items at or before this line were ingested by the previous generation of the file.
+  // Standard input is new content, read whole: its generation still counts on, so that its
+  // batches' app transactions are not taken for those of an earlier run's input.
   let skipBefore = 0;
-  if (previous) {
+  if (previous && !file.once) {
     const same = (await prefixDigest(file.open(), previous.bytes)) === previous.prefix_sha256;
     report.status = same ? 'grown' : 'changed';
     if (same) skipBefore = previous.lines;

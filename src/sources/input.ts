@@ -79,6 +79,11 @@ export interface InputFile {
   /** Set when the file was found but cannot be read; open() and head() throw it. */
   readonly error?: InputError;
   /**
+   * Standard input: read once, and nothing says one run's from another's (its size is that of
+   * whatever was piped), so it is new content every time.
+   */
+  readonly once?: boolean;
+  /**
    * The decompressed bytes, streamed. Each call reads the source again (stdin: once only).
    * Throws InputError ('truncated', 'corrupt', 'too-large', 'io', ...) after delivering the
    * bytes decoded before the problem.
@@ -160,7 +165,7 @@ async function* resolveAll(blobs: AsyncIterable<Blob | InputFile> | Iterable<Blo
 }
 
 /** What a listing tells of a location before any of it is read. */
-export type Listed = Pick<InputFile, 'uri' | 'size' | 'modified' | 'etag'>;
+export type Listed = Pick<InputFile, 'uri' | 'size' | 'modified' | 'etag' | 'once'>;
 
 /** What specs name, listed up front; its files are read (and their first bytes probed) as they are taken. */
 export interface Located {
@@ -265,6 +270,8 @@ interface Blob {
    * whole of it is the file, and open() serves it without reading again.
    */
   pinned?: boolean;
+  /** Standard input (InputFile.once). */
+  once?: boolean;
   /** Stored bytes [start, end); end undefined: to the end. */
   read(start?: number, end?: number, signal?: AbortSignal): AsyncIterable<Buffer>;
   probeBytes: number;
@@ -700,6 +707,7 @@ function stdinBlob(ctx: Ctx): Blob {
   const blob: Blob & { fill: typeof fill; complete: () => boolean } = {
     uri: 'stdin:',
     ranged: false,
+    once: true,
     probeBytes: PROBE_REMOTE,
     fill,
     complete: () => done,
@@ -854,6 +862,7 @@ class BlobFile extends BaseFile {
   readonly modified?: number;
   readonly etag?: string;
   readonly compression: Compression;
+  readonly once?: boolean;
   private probe: Buffer | undefined;
 
   constructor(
@@ -869,6 +878,7 @@ class BlobFile extends BaseFile {
     else if (probeComplete) this.size = probe.length;
     if (blob.modified !== undefined) this.modified = blob.modified;
     if (blob.etag !== undefined) this.etag = blob.etag;
+    if (blob.once) this.once = true;
     this.compression = compression;
     this.probe = probe;
   }

@@ -343,6 +343,28 @@ test('pre-4.1 Zeek logs: sessions find their certificate through the file id', a
   assert.deepEqual(rows, [{ uid: 'CabcDEF1', cert_id: 'issuer-serial:CN=Old CA|0a1b', subject: 'CN=old.example,O=Old', serial: '0a1b' }]);
 });
 
+test('standard input is new content every run: never unchanged, never grown', { skip: noShared }, async () => {
+  const lines = gunzipSync(readFileSync(join(brim, 'zeek-json_x509.json.gz'))).toString('utf8').split('\n').filter((l) => l.trim());
+  const lake = newLake();
+  const pipe = (text: string) => {
+    const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'ingest', '-', '--lake', lake, '--format', 'json'], { input: text, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const [file] = (JSON.parse(r.stdout) as { files: { status: string; certificates: number; error?: string }[] }).files;
+    return { status: file!.status, certificates: file!.certificates, error: file!.error };
+  };
+  const first = lines.slice(0, 100).join('\n') + '\n';
+  // The next hour's sightings of the same certificates: another input of the very same size.
+  const again = first.replaceAll('"ts":"2018-03-24T17', '"ts":"2018-03-24T18');
+  assert.notEqual(again, first);
+  assert.equal(again.length, first.length);
+  assert.deepEqual(pipe(first), { status: 'ingested', certificates: 100, error: undefined });
+  assert.deepEqual(pipe(again), { status: 'ingested', certificates: 100, error: undefined }, 'same size is not the same input');
+  // Longer than the last: not a log that grew (reading its old part again would need stdin twice).
+  assert.deepEqual(pipe(lines.slice(100, 300).join('\n') + '\n'), { status: 'ingested', certificates: 200, error: undefined }, 'a longer input is read whole');
+  const rows = await sql(lake, `SELECT count(*)::INTEGER AS n, count(DISTINCT _ingest_id)::INTEGER AS runs FROM bronze.zeek_x509`);
+  assert.deepEqual(rows, [{ n: 400, runs: 3 }], 'every run landed all it was given');
+});
+
 test('progress goes to a TTY only; a pipe gets none', { skip: noShared }, async () => {
   for (const isTTY of [true, false]) {
     let err = '';
