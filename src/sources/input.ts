@@ -175,9 +175,9 @@ export interface Located {
   readonly bytes: number;
   /**
    * The input files, in spec order, probed `concurrency` ahead of the consumer; once. `known`
-   * names those the consumer will likely not read (unchanged since it read them): they are not
-   * fetched whole (WHOLE_REMOTE), which for a re-run over a prefix of 2 MiB logs would fetch
-   * them all to skip them.
+   * names those the consumer will not read (unchanged since it read them): they are not probed
+   * at all (their `compression` is unknown), so that a re-run over a prefix of a year of logs
+   * lists them rather than fetching 64 KiB, or a whole object (WHOLE_REMOTE), of each.
    */
   files(opts?: { known?: (listed: Listed) => boolean }): AsyncGenerator<InputFile>;
 }
@@ -201,7 +201,7 @@ export async function locate(specs: string[], opts: OpenLocationsOptions = {}): 
       if (taken) throw new Error('locate(): files() can be taken once');
       taken = true;
       const blobs = listed.splice(0);
-      if (known) for (const b of blobs) if (!('open' in b) && known(b)) b.probeBytes = Math.min(b.probeBytes, PROBE_REMOTE);
+      if (known) for (const b of blobs) if (!('open' in b) && !b.prefetched && known(b)) b.probeBytes = 0;
       return resolveAll(blobs, ctx);
     },
   };
@@ -763,6 +763,8 @@ async function resolveBlob(blob: Blob, ctx: Ctx): Promise<InputFile[]> {
     return [failedFile(ctx, blob.uri, toInputError(e, blob.uri), blob)];
   }
   const complete = blob.size !== undefined ? probe.length >= blob.size : probe.length < blob.probeBytes || isCompleteStdin(blob);
+  // Not probed (Located.files, `known`): what it holds is found if it is ever read.
+  if (blob.probeBytes === 0 && !complete) return [new BlobFile(blob, ctx, undefined, probe, false)];
   const kind = sniffCompression(probe);
   const unsupported = unsupportedReason(kind);
   if (unsupported) {
@@ -861,14 +863,14 @@ class BlobFile extends BaseFile {
   readonly size?: number;
   readonly modified?: number;
   readonly etag?: string;
-  readonly compression: Compression;
+  readonly compression?: Compression;
   readonly once?: boolean;
   private probe: Buffer | undefined;
 
   constructor(
     private readonly blob: Blob,
     ctx: Ctx,
-    compression: Compression,
+    compression: Compression | undefined,
     probe: Buffer,
     private readonly probeComplete: boolean,
   ) {
@@ -879,7 +881,7 @@ class BlobFile extends BaseFile {
     if (blob.modified !== undefined) this.modified = blob.modified;
     if (blob.etag !== undefined) this.etag = blob.etag;
     if (blob.once) this.once = true;
-    this.compression = compression;
+    if (compression) this.compression = compression;
     this.probe = probe;
   }
 

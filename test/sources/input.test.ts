@@ -536,7 +536,7 @@ describe('S3', () => {
     const located = await locate([`s3://${bucket}/hourly/`], { s3Client: client, concurrency: 2 });
     assert.equal(located.count, 13, 'every object listed');
     assert.equal(located.bytes, logs.reduce((n, l) => n + Buffer.byteLength(l.text), 0), 'their sizes, for progress');
-    assert.deepEqual(gets, [], 'nothing read at listing');
+    assert.equal(gets.length, 0, `nothing read at listing: ${gets.join(', ')}`);
     let taken = 0;
     for await (const f of located.files()) {
       taken++;
@@ -551,6 +551,18 @@ describe('S3', () => {
       'hourly/12.log whole',
     ], 'an hour is one GET, its probe; the day is probed, then read');
     assert.throws(() => located.files(), /once/, 'the files are taken once');
+
+    // Those the consumer says it knows (read before, unchanged) are not probed; read anyway, they read whole.
+    gets.length = 0;
+    const again = await locate([`s3://${bucket}/hourly/`], { s3Client: client, concurrency: 2 });
+    const files: InputFile[] = [];
+    for await (const f of again.files({ known: (l) => l.uri.endsWith('/00.log') || l.uri.endsWith('/12.log') })) files.push(f);
+    assert.equal(files.length, 13);
+    assert.ok(!gets.some((g) => g.startsWith('hourly/00.log') || g.startsWith('hourly/12.log')), `known files not fetched: ${gets.join(', ')}`);
+    assert.equal(files[0]!.compression, undefined, 'nor sniffed');
+    assert.equal((await readAll(files[0]!)).toString(), logs[0]!.text, 'read when asked');
+    assert.equal((await readAll(files[12]!)).toString(), logs[12]!.text);
+    assert.deepEqual(gets.filter((g) => /hourly\/(00|12)\.log/.test(g)), ['hourly/00.log whole', 'hourly/12.log whole'], 'one GET each, when read');
   });
 
   it('head() comes from the probe; open() streams with progress; a changed object is noticed', async (t) => {
