@@ -137,6 +137,30 @@ async function eachChunkOfLines(file: string, fn: (lines: string[]) => Promise<b
   }
 }
 
+/**
+ * The log cut into files of `per` lines (hourly logs), each handed to `write` with its number
+ * and text, newline-ended; returns how many.
+ */
+async function eachHour(file: string, per: number, write: (n: number, text: string) => Promise<void>): Promise<number> {
+  let n = 0;
+  let pending: string[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    await write(n++, pending.join('\n') + '\n');
+    pending = [];
+  };
+  await eachChunkOfLines(file, async (lines) => {
+    for (const line of lines) {
+      if (!line) continue;
+      pending.push(line);
+      if (pending.length === per) await flush();
+    }
+    return true;
+  });
+  await flush();
+  return n;
+}
+
 /** Lines to `out`, each ended by a newline, waiting while its buffer is full. */
 async function writeLines(out: WriteStream, lines: string[]): Promise<void> {
   if (lines.length > 0 && !out.write(lines.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', r));
@@ -931,22 +955,7 @@ async function ingestMany(o: BenchOptions): Promise<BenchResult> {
   const folder = path.join(o.workDir, 'hourly');
   await fs.rm(folder, { recursive: true, force: true });
   await fs.mkdir(folder);
-  let n = 0;
-  let pending: string[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    await fs.writeFile(path.join(folder, `x509.${String(n++).padStart(4, '0')}.log`), pending.join('\n') + '\n');
-    pending = [];
-  };
-  await eachChunkOfLines(log.file, async (lines) => {
-    for (const line of lines) {
-      if (!line) continue;
-      pending.push(line);
-      if (pending.length === per) await flush();
-    }
-    return true;
-  });
-  await flush();
+  const n = await eachHour(log.file, per, (i, text) => fs.writeFile(path.join(folder, `x509.${String(i).padStart(4, '0')}.log`), text));
   o.log(`input: ${records.toLocaleString('en')} records in ${n} files of ${per} lines`);
   const pairs = o.quick ? 3 : 2;
   const cap = capMs(o, 60, 20);
@@ -1017,27 +1026,14 @@ async function ingestS3(o: BenchOptions): Promise<BenchResult> {
     await fs.mkdir(folder);
     const bucket = 'sec-logs';
     await server.client.send(new CreateBucketCommand({ Bucket: bucket }));
-    let n = 0;
     let bytes = 0;
-    let pending: string[] = [];
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const name = `x509.${String(n++).padStart(4, '0')}.log.gz`;
-      const body = gzipSync(pending.join('\n') + '\n');
+    const n = await eachHour(log.file, per, async (i, text) => {
+      const name = `x509.${String(i).padStart(4, '0')}.log.gz`;
+      const body = gzipSync(text);
       bytes += body.length;
       await fs.writeFile(path.join(folder, name), body);
       await server.client.send(new PutObjectCommand({ Bucket: bucket, Key: `zeek/${name}`, Body: body }));
-      pending = [];
-    };
-    await eachChunkOfLines(log.file, async (lines) => {
-      for (const line of lines) {
-        if (!line) continue;
-        pending.push(line);
-        if (pending.length === per) await flush();
-      }
-      return true;
     });
-    await flush();
     o.log(`input: ${records.toLocaleString('en')} records in ${n} gzipped files of ${per} lines (${(bytes / 1e6).toFixed(1)} MB), on disk and in S3 behind ${S3_LATENCY_MS} ms`);
     const s3Env = {
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${proxyPort}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1',

@@ -63,6 +63,24 @@ export function s3TestClient(endpoint: string, config: S3ClientConfig = {}): S3C
   });
 }
 
+/**
+ * A client for the test server that notes each GetObject it sends, as `KEY RANGE` (`KEY whole`
+ * without a Range): what a reader fetched and when. The requests still go to the server.
+ */
+export function s3RecordingClient(endpoint: string): { client: S3Client; gets: string[] } {
+  const client = s3TestClient(endpoint);
+  const gets: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: string; Range?: string };
+      if (context.commandName === 'GetObjectCommand') gets.push(`${input.Key} ${input.Range ?? 'whole'}`);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return { client, gets };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -11,7 +11,7 @@ import { ingest } from '../../src/pipeline/ingest.js';
 import { Lake } from '../../src/pipeline/lake.js';
 import { sourceReader } from '../../src/sources/index.js';
 import { locate } from '../../src/sources/input.js';
-import { s3TestClient, startS3Server } from '../helpers/s3-server.js';
+import { s3RecordingClient, startS3Server } from '../helpers/s3-server.js';
 
 // `certhunt ingest s3://...` end to end against a real S3-compatible server (moto): listing
 // with a glob, streaming, gunzip, and the lake itself on S3.
@@ -70,16 +70,7 @@ test('a re-run over an S3 prefix fetches only the objects it reads', { skip: ser
   await put('zeek/x509.log.gz', 'zeek-default_x509.log.gz');
   const size = (name: string) => body(name).length;
   assert.ok(size('zeek-default_ssl.log.gz') > 65_536 && size('zeek-default_ssl.log.gz') < 2 ** 21, 'ssl.log is fetched whole by its probe when read');
-  const client = s3TestClient(s3.endpoint);
-  const gets: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Key?: string; Range?: string };
-      if (context.commandName === 'GetObjectCommand') gets.push(`${input.Key} ${input.Range ?? 'whole'}`);
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
+  const { client, gets } = s3RecordingClient(s3.endpoint);
   const engine = await openEngine();
   try {
     const lake = new Lake(join(dir, 'rerun-lake'), engine.conn);

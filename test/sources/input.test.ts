@@ -16,7 +16,7 @@ import { hasZstd, sniffCompression } from '../../src/sources/decompress.js';
 import { InputError, listLocations, locate, openLocations, type InputFile, type OpenLocationsOptions } from '../../src/sources/input.js';
 import { splitLines } from '../../src/sources/lines.js';
 import type { LineItem } from '../../src/sources/format.js';
-import { s3TestClient, startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { s3RecordingClient, startS3Server, type S3Server } from '../helpers/s3-server.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -523,16 +523,7 @@ describe('S3', () => {
     const logs = Array.from({ length: 13 }, (_, h) => ({ Key: `hourly/${String(h).padStart(2, '0')}.log`, text: logLines(h < 12 ? 5000 : 70_000, `h${h}`) }));
     assert.ok(logs.every((l, h) => (h < 12) === Buffer.byteLength(l.text) < 2 ** 21 && Buffer.byteLength(l.text) > 65_536), 'sizes on either side of 2 MiB');
     for (const { Key, text } of logs) await server!.client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: text }));
-    const client = s3TestClient(server!.endpoint);
-    const gets: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { Key?: string; Range?: string };
-        if (context.commandName === 'GetObjectCommand') gets.push(`${input.Key} ${input.Range ?? 'whole'}`);
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    const { client, gets } = s3RecordingClient(server!.endpoint);
     const located = await locate([`s3://${bucket}/hourly/`], { s3Client: client, concurrency: 2 });
     assert.equal(located.count, 13, 'every object listed');
     assert.equal(located.bytes, logs.reduce((n, l) => n + Buffer.byteLength(l.text), 0), 'their sizes, for progress');
